@@ -1,0 +1,94 @@
+"""What every data source produces, and what a synthetic source can do beyond that."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A sample: inputs ``X`` of shape (n, p), targets ``y`` of shape (n,).
+
+    ``n_test`` is the number of held-out points the source suggests (a synthetic source draws
+    ``n_train + n_test`` points); ``None`` for real data, where the split decides.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: tuple[str, ...]
+    target_name: str
+    source: str
+    task: str = "regression"
+    n_test: int | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.X.ndim != 2 or self.y.ndim != 1 or len(self.X) != len(self.y):
+            raise ValueError(
+                f"dataset {self.source}: X must be (n, p) and y (n,), got {self.X.shape} and "
+                f"{self.y.shape}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, index: np.ndarray) -> Dataset:
+        """The rows ``index`` (an integer array), same metadata."""
+        return Dataset(
+            self.X[index],
+            self.y[index],
+            self.feature_names,
+            self.target_name,
+            self.source,
+            self.task,
+            None,
+            self.meta,
+        )
+
+    def save(self, path: Path) -> None:
+        """Write to ``.npz`` (exact float round trip, no pickle)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(
+            tmp,
+            X=self.X,
+            y=self.y,
+            feature_names=np.array(self.feature_names),
+            target_name=self.target_name,
+            source=self.source,
+            task=self.task,
+            n_test=-1 if self.n_test is None else self.n_test,
+        )
+        tmp.replace(path)  # never leave a half-written file behind
+
+    @classmethod
+    def load(cls, path: Path) -> Dataset:
+        with np.load(path, allow_pickle=False) as f:
+            n_test = int(f["n_test"])
+            return cls(
+                f["X"],
+                f["y"],
+                tuple(str(s) for s in f["feature_names"]),
+                str(f["target_name"]),
+                str(f["source"]),
+                str(f["task"]),
+                None if n_test < 0 else n_test,
+            )
+
+
+@runtime_checkable
+class Population(Protocol):
+    """A synthetic source: it knows p(x) and p(y|x)."""
+
+    def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Draw ``n`` fresh i.i.d. points: X (n, p), y (n,)."""
+
+    def bayes_predict(self, X: np.ndarray) -> np.ndarray:
+        """The Bayes predictor for squared loss, E[y | x], shape (n,)."""
+
+    def bayes_risk(self, loss: str) -> float | None:
+        """The Bayes risk for ``loss`` (``"mse"``, ...), ``None`` where it does not apply."""

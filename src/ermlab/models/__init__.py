@@ -1,0 +1,55 @@
+"""Models: every one a scikit-learn estimator, built from the ``model`` config node.
+
+``conf/model/*.yaml`` names the class by ``_target_`` (ermlab's own ``OLS`` and torch networks,
+or any scikit-learn estimator) with its keyword arguments. Nothing here imports scikit-learn
+or torch until a model is built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ermlab.config import ConfigError
+from ermlab.seeding import int_seed
+
+
+def build(model_cfg: dict[str, Any], seed: int):
+    """Instantiate the estimator the ``model`` node names, seeded from the ``fit`` stream.
+
+    Raises
+    ------
+    ConfigError (one line) when the class cannot be imported or rejects an argument.
+    """
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    try:
+        estimator = instantiate(dict(model_cfg), _convert_="all")
+    except InstantiationException as err:
+        cause = err.__cause__ or err
+        reason = " ".join(str(cause).split()) or type(cause).__name__
+        raise ConfigError(f"model._target_={model_cfg.get('_target_')!r}: {reason}") from None
+    if not hasattr(estimator, "fit") or not hasattr(estimator, "get_params"):
+        raise ConfigError(
+            f"model._target_={model_cfg.get('_target_')!r} is not allowed: "
+            "a scikit-learn estimator (with fit and get_params)"
+        )
+    # The scikit-learn convention for randomness: set random_state when the estimator has one.
+    if "random_state" in estimator.get_params(deep=False):
+        estimator.set_params(random_state=int_seed(seed, "fit"))
+    return estimator
+
+
+def fit(estimator, X, y):
+    """Fit ``estimator`` on X (n, p), y (n,); returns it and its training history.
+
+    The history is the estimator's ``history_`` (torch networks: loss per epoch) or an empty
+    dict for closed-form and scikit-learn models.
+    """
+    estimator.fit(X, y)
+    return estimator, dict(getattr(estimator, "history_", {}) or {})
+
+
+def describe(model_cfg: dict[str, Any]) -> str:
+    """A short display name: the class name of ``_target_``."""
+    return str(model_cfg.get("_target_", "?")).rsplit(".", 1)[-1]

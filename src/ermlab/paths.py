@@ -1,0 +1,64 @@
+"""Every path ermlab reads or writes, defined once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REFERENCE_DIR = PACKAGE_DIR / "data" / "reference"  # copies of data/ shipped with the package
+
+
+def project_root() -> Path:
+    """The project the user works in: ``$ERMLAB_ROOT``, else the nearest folder at or above the
+    current directory holding ``conf/config.yaml``, else the source checkout ermlab runs from."""
+    if env := os.environ.get("ERMLAB_ROOT"):
+        return Path(env).resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "conf" / "config.yaml").is_file():
+            return folder
+    return PACKAGE_DIR.parents[1]
+
+
+def conf_dir() -> Path:
+    return project_root() / "conf"
+
+
+def data_dir() -> Path:
+    """The DVC-tracked reference datasets (``data/`` + ``data.dvc``)."""
+    return project_root() / "data"
+
+
+def results_dir() -> Path:
+    """DVC stage outputs (never under data/: DVC forbids overlapping outputs)."""
+    return project_root() / "results"
+
+
+def dataset_file() -> Path:
+    return results_dir() / "data" / "dataset.npz"
+
+
+def split_files() -> tuple[Path, Path]:
+    folder = results_dir() / "split"
+    return folder / "train.npz", folder / "test.npz"
+
+
+def model_file() -> Path:
+    return results_dir() / "model" / "model.pkl"
+
+
+def history_file() -> Path:
+    return results_dir() / "model" / "history.csv"
+
+
+def metrics_file() -> Path:
+    return results_dir() / "metrics.json"
+
+
+def plots_dir() -> Path:
+    return results_dir() / "plots"
+
+
+def params_file() -> Path:
+    return project_root() / "params.yaml"

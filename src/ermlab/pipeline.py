@@ -1,0 +1,71 @@
+"""``run(config)``: the four steps in one process (the Hydra app and sweeps use this).
+
+generate -> split -> fit -> evaluate, then the MLflow record. The DVC stages in
+:mod:`ermlab.stages` call the very same step functions, with files between them, so both
+paths give identical metrics for the same config and seed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ermlab import models
+from ermlab.config import Config, to_dict
+from ermlab.data import generate
+from ermlab.evaluate import evaluate, metric_names
+from ermlab.split import split
+from ermlab.tracking import record_results, tracked_run
+
+
+@dataclass
+class RunResult:
+    """What one execution produced: nested metrics, the fitted estimator, its history."""
+
+    metrics: dict[str, Any]
+    estimator: Any
+    history: dict[str, list[float]]
+    run_id: str | None
+
+
+def run(config: Config, out_dir: Path, parent_run_id: str | None = None) -> RunResult:
+    """Run one experiment; plots and ``metrics.json`` go to ``out_dir``.
+
+    Everything that can be rejected (the model arguments, the split sizes) is checked before
+    the MLflow run opens, so a bad config leaves no run behind; an error while fitting leaves
+    the run marked FAILED.
+    """
+    estimator = models.build(config.model, config.seed)
+    dataset, source = generate(config.data, config.seed)
+    train, test = split(dataset, config.split, config.seed)
+    with tracked_run(config.tracking, run_name(config), parent_run_id) as recorder:
+        if recorder is not None:
+            recorder.log_config(to_dict(config))
+        estimator, history = models.fit(estimator, train.X, train.y)
+        metrics = evaluate(
+            estimator, train, test, source, config.seed, getattr(config.data, "n_population", 0)
+        )
+        from ermlab.plots import plot_run
+
+        artifacts = plot_run(estimator, train, test, source, history, out_dir / "plots")
+        write_metrics(metrics, out_dir / "metrics.json")
+        record_results(recorder, metric_names(metrics), history, artifacts, estimator)
+        run_id = recorder.run_id if recorder is not None else None
+    return RunResult(metrics, estimator, history, run_id)
+
+
+def run_name(config: Config) -> str:
+    """``<name>/<model class>/n=<n_train>/seed=<seed>``: readable in the MLflow UI."""
+    n = getattr(config.data, "n_train", None)
+    size = f"/n={n}" if n is not None else ""
+    return f"{config.name}/{models.describe(config.model)}{size}/seed={config.seed}"
+
+
+def write_metrics(metrics: dict[str, Any], path: Path) -> None:
+    """Write metrics as indented JSON, atomically (a half-written file never appears)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)

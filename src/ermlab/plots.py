@@ -1,0 +1,104 @@
+"""Figures for one run: the data with the fitted curve, residuals, the training curve.
+
+matplotlib is imported here only, with the non-interactive Agg backend.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ermlab.data.base import Dataset, Population
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_fit(estimator, train: Dataset, test: Dataset, source: Population | None, path: Path):
+    """Training and test points with the fitted curve (and the Bayes predictor when known).
+
+    With several features the plot shows predicted against observed targets instead.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if train.X.shape[1] == 1:
+        ax.scatter(test.X[:, 0], test.y, s=6, alpha=0.3, color="tab:gray", label="test")
+        ax.scatter(train.X[:, 0], train.y, s=12, color="tab:blue", label="train")
+        lo, hi = np.min(train.X[:, 0]), np.max(train.X[:, 0])
+        if len(test):
+            lo, hi = min(lo, test.X[:, 0].min()), max(hi, test.X[:, 0].max())
+        grid = np.linspace(lo, hi, 200)[:, None]
+        ax.plot(grid[:, 0], estimator.predict(grid), color="tab:red", label="fitted")
+        if source is not None:
+            ax.plot(grid[:, 0], source.bayes_predict(grid), "k--", lw=1, label="Bayes E[y|x]")
+        ax.set_xlabel(train.feature_names[0])
+        ax.set_ylabel(train.target_name)
+    else:
+        ax.scatter(test.y, estimator.predict(test.X), s=6, alpha=0.4, label="test")
+        ax.scatter(train.y, estimator.predict(train.X), s=12, label="train")
+        both = np.concatenate([train.y, test.y])
+        ax.plot([both.min(), both.max()], [both.min(), both.max()], "k--", lw=1)
+        ax.set_xlabel(f"observed {train.target_name}")
+        ax.set_ylabel(f"predicted {train.target_name}")
+    ax.legend()
+    _save(fig, path)
+
+
+def plot_residuals(estimator, train: Dataset, test: Dataset, path: Path) -> None:
+    """Residuals y − ŷ against fitted values, for training and test points."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for data, style in ((test, dict(s=6, alpha=0.3, color="tab:gray")), (train, dict(s=12))):
+        fitted = estimator.predict(data.X)
+        ax.scatter(fitted, data.y - fitted, label="test" if data is test else "train", **style)
+    ax.axhline(0, color="k", lw=1)
+    ax.set_xlabel("fitted value")
+    ax.set_ylabel("residual y - ŷ")
+    ax.legend()
+    _save(fig, path)
+
+
+def plot_history(history: dict[str, list[float]], path: Path) -> None:
+    """Training (and validation) loss per epoch; a note when the model has no iterations."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if history.get("epoch"):
+        for key in ("train_loss", "val_loss"):
+            values = np.asarray(history.get(key, []), dtype=float)
+            if len(values) and np.isfinite(values).any():
+                ax.plot(history["epoch"], values, label=key.replace("_", " "))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.set_yscale("log")
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "closed-form fit: no training curve", ha="center", va="center")
+        ax.set_axis_off()
+    _save(fig, path)
+
+
+def plot_run(estimator, train, test, source, history, folder: Path) -> dict[str, Path]:
+    """All three figures of one run into ``folder``; returns {name: path}."""
+    paths = {
+        "fit": folder / "fit.png",
+        "residuals": folder / "residuals.png",
+        "training_curve": folder / "training_curve.png",
+    }
+    plot_fit(estimator, train, test, source, paths["fit"])
+    plot_residuals(estimator, train, test, paths["residuals"])
+    plot_history(history, paths["training_curve"])
+    return paths
+
+
+def _save(fig, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    _pyplot().close(fig)

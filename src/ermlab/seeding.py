@@ -1,0 +1,29 @@
+"""The seed rule: one top-level ``seed``; every random draw derives from it.
+
+The root ``numpy.random.SeedSequence(seed)`` is spawned into one child per purpose, always in
+the order of :data:`STREAMS`, so adding a draw to one step never shifts the numbers another
+step sees, and the DVC path and the in-process path draw the same numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+STREAMS = ("data", "split", "fit", "population")
+
+
+def seed_sequence(seed: int, stream: str) -> np.random.SeedSequence:
+    """The SeedSequence child of ``seed`` reserved for ``stream`` (one of :data:`STREAMS`)."""
+    if stream not in STREAMS:
+        raise ValueError(f"unknown random stream {stream!r}: one of {STREAMS}")
+    return np.random.SeedSequence(seed).spawn(len(STREAMS))[STREAMS.index(stream)]
+
+
+def rng(seed: int, stream: str) -> np.random.Generator:
+    """A fresh numpy Generator for ``stream``."""
+    return np.random.default_rng(seed_sequence(seed, stream))
+
+
+def int_seed(seed: int, stream: str) -> int:
+    """A 31-bit integer for libraries that take an int (``random_state``, ``torch.manual_seed``)."""
+    return int(seed_sequence(seed, stream).generate_state(1)[0] & 0x7FFFFFFF)

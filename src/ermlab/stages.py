@@ -1,0 +1,174 @@
+"""Thin DVC stage commands: ``ermlab-stage {params,generate,split,fit,evaluate,report}``.
+
+Each reads only the sections of ``params.yaml`` its stage declares in ``dvc.yaml``, calls one
+step, and writes its outputs under ``results/``. ``params`` (run by ``make run`` before
+``dvc repro``) composes ``conf/`` into ``params.yaml`` exactly as ``dvc exp run`` does, so the
+file can never silently go stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import pickle
+import sys
+from pathlib import Path
+
+import yaml
+
+from ermlab import paths
+from ermlab.config import Config, validate
+from ermlab.errors import exit_on_user_error
+
+
+def load_params(sections: tuple[str, ...]) -> Config:
+    """Validate ``sections`` of params.yaml (the others are not read)."""
+    path = paths.params_file()
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run `make params` (or `make run`)")
+    return validate(yaml.safe_load(path.read_text()) or {}, sections)
+
+
+def write_params(overrides: list[str]) -> bool:
+    """Compose ``conf/`` (with Hydra overrides) into params.yaml; returns True if it changed.
+
+    The file is rewritten only when its content differs, and only after validation passed.
+    """
+    from ermlab.config import compose, params_yaml_text
+
+    cfg = compose(overrides)
+    validate(cfg)
+    text = params_yaml_text(cfg)
+    path = paths.params_file()
+    if path.is_file() and path.read_text() == text:
+        return False
+    path.write_text(text)
+    return True
+
+
+def _atomic_pickle(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(obj, f)
+    tmp.replace(path)
+
+
+def stage_generate() -> None:
+    from ermlab.data import generate
+
+    cfg = load_params(("seed", "data"))
+    dataset, _ = generate(cfg.data, cfg.seed)
+    dataset.save(paths.dataset_file())
+
+
+def stage_split() -> None:
+    from ermlab.data import Dataset
+    from ermlab.split import split
+
+    cfg = load_params(("seed", "split"))
+    train, test = split(Dataset.load(paths.dataset_file()), cfg.split, cfg.seed)
+    train_path, test_path = paths.split_files()
+    train.save(train_path)
+    test.save(test_path)
+
+
+def stage_fit() -> None:
+    from ermlab import models
+    from ermlab.data import Dataset
+
+    cfg = load_params(("seed", "model"))
+    train = Dataset.load(paths.split_files()[0])
+    estimator, history = models.fit(models.build(cfg.model, cfg.seed), train.X, train.y)
+    write_history(history, paths.history_file())
+    _atomic_pickle(estimator, paths.model_file())
+
+
+def write_history(history: dict[str, list[float]], path: Path) -> None:
+    """Loss per epoch as CSV (``epoch,train_loss,val_loss``), the DVC plot of the training curve;
+    only the header for models fitted in closed form."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = ["epoch", "train_loss", "val_loss"]
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        epochs = history.get("epoch", [])
+        for i, epoch in enumerate(epochs):
+            row = [epoch]
+            for key in columns[1:]:
+                values = history.get(key) or []
+                row.append(values[i] if i < len(values) else "")
+            writer.writerow(row)
+
+
+def stage_evaluate() -> None:
+    from ermlab.config import to_dict
+    from ermlab.data import Dataset, make_source
+    from ermlab.evaluate import evaluate, metric_names, risk_table
+    from ermlab.pipeline import run_name, write_metrics
+    from ermlab.plots import plot_run
+    from ermlab.tracking import record_results, tracked_run
+
+    cfg = load_params(("seed", "name", "data", "split", "model", "tracking"))
+    train_path, test_path = paths.split_files()
+    train, test = Dataset.load(train_path), Dataset.load(test_path)
+    with paths.model_file().open("rb") as f:
+        estimator = pickle.load(f)
+    history = read_history(paths.history_file())
+    source = make_source(cfg.data)
+    metrics = evaluate(estimator, train, test, source, cfg.seed, cfg.data.n_population)
+    artifacts = plot_run(estimator, train, test, source, history, paths.plots_dir())
+    with tracked_run(cfg.tracking, run_name(cfg)) as recorder:
+        if recorder is not None:
+            recorder.log_config(to_dict(cfg))
+        record_results(recorder, metric_names(metrics), history, artifacts, estimator)
+    write_metrics(metrics, paths.metrics_file())
+    print(risk_table(metrics))
+
+
+def read_history(path: Path) -> dict[str, list[float]]:
+    """Inverse of :func:`write_history` (empty dict when there are no epochs)."""
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return {}
+    return {
+        key: [int(r[key]) if key == "epoch" else float(r[key] or "nan") for r in rows]
+        for key in rows[0]
+    }
+
+
+def stage_report() -> None:
+    """Print the risk table of the last ``dvc repro`` and how to browse the runs."""
+    from ermlab.evaluate import risk_table
+
+    metrics = json.loads(paths.metrics_file().read_text())
+    print(risk_table(metrics))
+    print("\nBrowse every run in MLflow:  make ui   (then open http://127.0.0.1:5000)")
+
+
+STAGES = {
+    "generate": stage_generate,
+    "split": stage_split,
+    "fit": stage_fit,
+    "evaluate": stage_evaluate,
+    "report": stage_report,
+}
+
+
+@exit_on_user_error("ermlab-stage")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ermlab-stage", description=__doc__.splitlines()[0])
+    parser.add_argument("stage", choices=["params", *STAGES])
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides (params only)")
+    args = parser.parse_args(argv)
+    if args.stage == "params":
+        changed = write_params(args.overrides)
+        print(f"params.yaml {'updated from conf/' if changed else 'is up to date with conf/'}")
+        return
+    STAGES[args.stage]()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
