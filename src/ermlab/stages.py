@@ -1,4 +1,5 @@
-"""Thin DVC stage commands: ``ermlab-stage {params,generate,split,fit,evaluate,report}``.
+"""Thin DVC stage commands: ``ermlab-stage {generate,split,fit,evaluate}``, and the helpers
+``make run`` calls around ``dvc repro``: ``params``, ``restore-data``, ``report``.
 
 Each reads only the sections of ``params.yaml`` its stage declares in ``dvc.yaml``, calls one
 step, and writes its outputs under ``results/``. ``params`` (run by ``make run`` before
@@ -148,6 +149,27 @@ def stage_report() -> None:
     print("\nBrowse every run in MLflow:  make ui   (then open http://127.0.0.1:5000)")
 
 
+def restore_data() -> None:
+    """Restore ``data/`` from the copies shipped in the package, byte for byte.
+
+    A fresh clone has no DVC remote to pull from; the package carries the same files (as
+    scikit-learn ships its small datasets), so after this ``dvc status`` is clean. Files that
+    are already present are left alone.
+    """
+    import shutil
+
+    target = paths.data_dir()
+    restored = 0
+    for source in sorted(paths.REFERENCE_DIR.rglob("*")):
+        if source.is_file():
+            dest = target / source.relative_to(paths.REFERENCE_DIR)
+            if not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, dest)
+                restored += 1
+    print(f"data/: {restored} file(s) restored from the package" if restored else "data/ is complete")
+
+
 STAGES = {
     "generate": stage_generate,
     "split": stage_split,
@@ -160,12 +182,15 @@ STAGES = {
 @exit_on_user_error("ermlab-stage")
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ermlab-stage", description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=["params", *STAGES])
+    parser.add_argument("stage", choices=["params", "restore-data", *STAGES])
     parser.add_argument("overrides", nargs="*", help="Hydra overrides (params only)")
     args = parser.parse_args(argv)
     if args.stage == "params":
         changed = write_params(args.overrides)
         print(f"params.yaml {'updated from conf/' if changed else 'is up to date with conf/'}")
+        return
+    if args.stage == "restore-data":
+        restore_data()
         return
     STAGES[args.stage]()
 

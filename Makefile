@@ -1,0 +1,64 @@
+# ermlab: `make run` reproduces the default experiment, `make test` runs the test suite.
+# Both create .venv on first use from the exact versions in requirements.lock.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(abspath $(VENV))/bin
+STAMP  := $(VENV)/.installed
+# This machine keeps the CPU build of torch on disk; elsewhere pip finds it on the index.
+FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
+
+# DVC runs the stage commands (ermlab-stage) from .venv.
+export PATH := $(BIN):$(PATH)
+
+.PHONY: run test test-fast ui params data bench reproduce lint lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(FIND_LINKS) -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . \
+		--config-settings editable_mode=compat
+	touch $(STAMP)
+
+## run: restore data/, compose conf/ into params.yaml, dvc repro, print the risks
+run: $(STAMP) data params
+	$(BIN)/dvc repro
+	$(BIN)/ermlab-stage report
+
+## params: compose conf/ into params.yaml (rewritten only when it changed)
+params: $(STAMP)
+	$(BIN)/ermlab-stage params
+
+## data: restore the DVC-tracked reference datasets in data/ from the package's copies
+data: $(STAMP)
+	$(BIN)/ermlab-stage restore-data
+
+## test: the whole suite, slow end-to-end tests included
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## test-fast: the unit tests only
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+## ui: browse the MLflow runs of this project on http://127.0.0.1:5000
+ui: $(STAMP)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
+
+## bench: speed and accuracy against peers (not part of make test)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_ols.py
+	$(BIN)/python benchmarks/bench_torch_loop.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## lock: re-pin requirements.lock from the current .venv
+lock:
+	{ echo "# Exact versions for .venv (make uses this); ranges live in pyproject.toml."; \
+	  echo "# Regenerate with: make lock"; \
+	  $(BIN)/pip freeze --exclude-editable | sed 's/+cpu$$//' | grep -v '^ermlab'; } > requirements.lock
+
+clean:
+	rm -rf results outputs multirun

@@ -1,0 +1,1201 @@
+"""PyTorch networks behind the scikit-learn estimator API.
+
+One training loop (:class:`_TorchEstimator`) serves every estimator here:
+
+* :class:`TorchRegressor`, :class:`TorchClassifier`: the general estimators
+  (``hidden_sizes=()`` gives a linear / logistic model);
+* :class:`TorchLinearRegression`, :class:`TorchLogisticRegression`: linear models whose
+  ``coef_`` / ``intercept_`` match the closed form / sklearn's solution;
+* :class:`TorchMLPRegressor`, :class:`TorchMLPClassifier`: MLPs with sklearn-MLP-like
+  defaults (Adam, mini-batches of 200, stop on a training-loss plateau).
+
+Conventions
+-----------
+* ``X`` has shape ``(n_samples, n_features)``, ``y`` shape ``(n_samples,)``.
+* Losses are the ones of :mod:`ermlab.losses` (``torch_loss``), averaged over samples.
+* With ``standardize=True`` the network is trained on standardised inputs (and targets,
+  for regression); everything reported (predictions, ``coef_``, ``intercept_``,
+  ``predict_var``, ``history_`` losses) is mapped back to raw units, and the weight-decay
+  penalty is defined on the raw-unit weights, so standardisation changes only the
+  conditioning of the problem, never its minimiser.
+
+Only numpy and scikit-learn are imported at module level; torch (and tqdm) are imported
+when an estimator is fitted or used, so importing :mod:`ermlab.models` stays cheap.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ermlab.losses import torch_loss
+
+__all__ = [
+    "TorchClassifier",
+    "TorchLinearRegression",
+    "TorchLogisticRegression",
+    "TorchMLPClassifier",
+    "TorchMLPRegressor",
+    "TorchRegressor",
+    "TrainingDivergedError",
+]
+
+_ACTIVATIONS = ("relu", "tanh", "sigmoid")
+_OPTIMIZERS = ("sgd", "adam", "lbfgs")
+_DTYPES = ("float64", "float32")
+_DEFAULT_LR = {"sgd": 0.1, "adam": 1e-3, "lbfgs": 1.0}
+# L-BFGS stopping tolerances per dtype: (max |gradient|, change in loss / step). float64
+# ones are tight enough to reach closed-form solutions to ~1e-8; float32 ones sit just
+# above float32 round-off so L-BFGS can actually satisfy them.
+_LBFGS_TOL = {"float64": (1e-10, 1e-14), "float32": (1e-6, 1e-9)}
+_LBFGS_MAX_ITER = 20
+
+
+class TrainingDivergedError(RuntimeError):
+    """The training loss (or a parameter) became NaN or infinite during ``fit``."""
+
+
+# ------------------------------------------------------------------ parameter checking
+def _check_choice(name: str, value: Any, allowed: tuple[Any, ...]) -> Any:
+    # `type(value) is type(a)` keeps True from matching 1 and "1" from matching 1.
+    if not any(type(value) is type(a) and value == a for a in allowed):
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+    return value
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def _check_real(
+    name: str, value: Any, low: float, high: float = math.inf, *, open_low: bool = False
+) -> float:
+    """Check ``low <= value < high`` (``low < value`` when ``open_low``); high is open."""
+    ok = (
+        not isinstance(value, bool)
+        and isinstance(value, numbers.Real)
+        and math.isfinite(value)
+        and (value > low if open_low else value >= low)
+        and value < high
+    )
+    if not ok:
+        interval = f"{'(' if open_low else '['}{low:g}, {high:g})"
+        raise ValueError(f"{name} must be a finite real number in {interval}; got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class _Config:
+    """Validated, resolved hyper-parameters of one ``fit`` call."""
+
+    hidden_sizes: tuple[int, ...]
+    activation: str
+    loss: str
+    learn_variance: bool
+    optimizer: str
+    lr: float
+    momentum: float
+    epochs: int
+    batch_size: int | None
+    early_stopping: bool
+    validation_fraction: float
+    patience: int
+    tol: float | None
+    standardize: bool
+    random_state: int | None
+    progress: bool
+    dtype: str
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False
+
+
+# -------------------------------------------------------------------------- torch parts
+def _resolve_device(device: Any, *, strict: bool = True) -> Any:
+    """Map the ``device`` parameter to a ``torch.device``.
+
+    ``strict=False`` (used at predict time) falls back to the CPU when the requested CUDA
+    device is missing, so an estimator fitted on a GPU still predicts after unpickling on a
+    CPU-only machine.
+    """
+    import torch
+
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must be 'auto' or a torch device such as 'cpu', 'cuda', 'cuda:0'; "
+            f"got {device!r}"
+        ) from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        if strict:
+            raise ValueError(f"device={device!r} but CUDA is not available; use 'auto' or 'cpu'")
+        return torch.device("cpu")
+    return dev
+
+
+def _build_net(n_in: int, hidden: tuple[int, ...], activation: str, n_out: int, dtype: str) -> Any:
+    """Uninitialised ``Sequential`` of Linear layers with ``activation`` between them."""
+    import torch
+
+    act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}[activation]
+    sizes = [n_in, *hidden, n_out]
+    layers: list[Any] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        # skip_init: torch's default init would draw from (and advance) the *global* RNG,
+        # a hidden side effect on the caller; we initialise from our own generator instead.
+        layers.append(torch.nn.utils.skip_init(torch.nn.Linear, a, b, dtype=getattr(torch, dtype)))
+        if i < len(sizes) - 2:
+            layers.append(act())
+    return torch.nn.Sequential(*layers)
+
+
+def _init_net(net: Any, generator: Any, activation: str, *, zero: bool) -> None:
+    """Glorot-uniform init as in sklearn's MLP, or zeros (linear models, as sklearn)."""
+    import torch
+
+    # sklearn MLP: bound sqrt(6 / (fan_in + fan_out)), sqrt(2 / ...) for the logistic.
+    factor = 2.0 if activation == "sigmoid" else 6.0
+    with torch.no_grad():
+        for layer in net:
+            if not isinstance(layer, torch.nn.Linear):
+                continue
+            if zero:
+                layer.weight.zero_()
+                layer.bias.zero_()
+                continue
+            bound = math.sqrt(factor / (layer.in_features + layer.out_features))
+            for p in (layer.weight, layer.bias):
+                # Drawn in float64 on the CPU, then cast: the same random_state gives the
+                # same initial network whatever the dtype or device.
+                draw = torch.empty(p.shape, dtype=torch.float64).uniform_(
+                    -bound, bound, generator=generator
+                )
+                p.copy_(draw)
+
+
+def _seed(seq: np.random.SeedSequence) -> int:
+    return int(seq.generate_state(1, dtype=np.uint64)[0])
+
+
+# --------------------------------------------------------------------------- docstrings
+_PARAM_DOCS: dict[str, tuple[str, str]] = {
+    "hidden_sizes": (
+        "tuple of int",
+        "Widths of the hidden layers. ``()`` gives a linear model (linear regression, or "
+        "logistic / softmax regression for a classifier).",
+    ),
+    "activation": (
+        '{"relu", "tanh", "sigmoid"}',
+        "Nonlinearity after every hidden layer (unused without hidden layers).",
+    ),
+    "loss_regressor": (
+        '{"mse", "gaussian_nll"}',
+        '``"mse"``: mean squared error. ``"gaussian_nll"``: Gaussian negative '
+        "log-likelihood with one shared noise variance σ² (homoscedastic), see "
+        "``learn_variance``; its mean predictor is what ``predict`` returns.",
+    ),
+    "loss_classifier": (
+        '{"cross_entropy"}',
+        "Mean cross-entropy of the softmax (sigmoid for two classes) of the logits.",
+    ),
+    "learn_variance": (
+        "bool",
+        'Only for ``loss="gaussian_nll"``. True: log σ² is a trained parameter (see '
+        "``predict_var``; with ``sgd`` the effective step grows as 1/σ², so prefer "
+        "``adam`` or ``lbfgs``). False: σ² is fixed to 1 in the units the network is "
+        "trained in (the training-target variance when ``standardize``), so minimising "
+        "the NLL is exactly least squares (the MLE view of OLS).",
+    ),
+    "C": (
+        "float > 0",
+        "Inverse L2 strength, as in ``sklearn.linear_model.LogisticRegression``: the "
+        "objective is mean cross-entropy + ‖W‖² / (2 C n) with W the raw-unit coefficients "
+        "and the intercept not penalised, i.e. sklearn's ½‖W‖² + C Σᵢ lossᵢ divided by "
+        "C n, so both have the same minimiser.",
+    ),
+    "optimizer": (
+        '{"sgd", "adam", "lbfgs"}',
+        '``"sgd"``: (mini-batch) gradient descent with optional momentum. ``"adam"``: '
+        'Adam. ``"lbfgs"``: full-batch L-BFGS with strong-Wolfe line search; one epoch is '
+        f"one call of up to {_LBFGS_MAX_ITER} iterations, training stops once the gradient "
+        "is below tolerance, and ``batch_size`` is ignored.",
+    ),
+    "lr": (
+        "float > 0 or None",
+        "Learning rate (L-BFGS: initial step length). None picks "
+        + ", ".join(f"{v:g} for {k}" for k, v in _DEFAULT_LR.items())
+        + ". With ``standardize`` it applies to the standardised problem.",
+    ),
+    "momentum": ("float in [0, 1)", "Momentum of ``sgd``; ignored by other optimizers."),
+    "epochs": ("int >= 1", "Maximum number of passes over the training data."),
+    "batch_size": (
+        "int >= 1 or None",
+        "Mini-batch size; None (or >= the training size) is full-batch gradient descent. "
+        "Mini-batches are slices of a new random permutation every epoch; the last may be "
+        "smaller.",
+    ),
+    "weight_decay": (
+        "float >= 0",
+        "L2 strength λ: the objective is mean loss + (λ/2) Σ ‖W‖² over weight matrices "
+        "(biases and σ² are not penalised). The weights are those of the equivalent "
+        "network on raw inputs and targets, so with ``loss='mse'`` and no hidden layer "
+        "this is ridge regression with sklearn ``alpha = λ n / 2``.",
+    ),
+    "early_stopping": (
+        "bool",
+        "Hold out ``validation_fraction`` of the samples (random split drawn from "
+        "``random_state``), stop once the validation loss has not improved by more than "
+        "``tol`` (0 if None) for ``patience`` epochs, and restore the best epoch's "
+        "parameters.",
+    ),
+    "validation_fraction": (
+        "float in (0, 1)",
+        "Fraction of samples held out when ``early_stopping``.",
+    ),
+    "patience": ("int >= 1", "Epochs without improvement tolerated before stopping."),
+    "tol": (
+        "float >= 0 or None",
+        "Without early stopping: stop when ``history_['train_loss']`` (raw units) has not "
+        "decreased by more than ``tol`` for ``patience`` consecutive epochs. None runs all "
+        "``epochs`` (L-BFGS still stops at convergence).",
+    ),
+    "standardize": (
+        "bool",
+        "Centre and scale inputs (and regression targets) by the training mean and "
+        "standard deviation inside the estimator, so gradient descent converges on raw "
+        "data such as heights in cm. Predictions, ``coef_``, ``intercept_``, variances and "
+        "``history_`` losses are reported in raw units.",
+    ),
+    "device": (
+        "str",
+        '``"auto"`` (CUDA when available, else CPU) or a torch device string such as '
+        '``"cpu"``, ``"cuda"``, ``"cuda:1"``.',
+    ),
+    "random_state": (
+        "int >= 0 or None",
+        "Seeds a ``numpy.random.SeedSequence`` whose children seed the torch generators for "
+        "initialisation and shuffling, and the validation split: equal values give "
+        "identical histories and predictions on the same device and library versions. "
+        "None draws fresh entropy.",
+    ),
+    "progress": (
+        '{"auto", True, False}',
+        'tqdm progress bar over epochs; ``"auto"`` shows it only when stderr is a terminal.',
+    ),
+    "dtype": (
+        '{"float64", "float32"}',
+        "Precision of parameters and arithmetic. float64 reaches closed-form solutions to "
+        "~1e-8; float32 is faster, notably on GPUs.",
+    ),
+}
+
+_FITTED_DOC = """
+    history_ : dict of str to list
+        Per-epoch records: ``"epoch"`` (1, 2, ...), ``"train_loss"`` (mean data loss over
+        the epoch's mini-batches, evaluated before each step, without the penalty) and
+        ``"val_loss"`` (loss on the held-out split after the epoch; NaN without
+        ``early_stopping``). Losses are in raw target units.
+    n_iter_ : int
+        Number of epochs run.
+    n_features_in_ : int
+        Number of input features seen in ``fit``."""
+
+
+def _document(summary: str, *, loss_key: str = "", extra_attributes: str = "") -> Any:
+    """Class decorator: numpydoc docstring built from ``__init__``'s real defaults.
+
+    Keeps each parameter's text in one place (:data:`_PARAM_DOCS`) for six classes, and
+    the documented defaults in sync with the signatures.
+    """
+
+    def decorate(cls: type) -> type:
+        lines = [summary.strip("\n"), "", "    Parameters", "    ----------"]
+        for name, param in inspect.signature(cls.__init__).parameters.items():
+            if name == "self":
+                continue
+            key = loss_key if name == "loss" else name
+            type_, text = _PARAM_DOCS[key]
+            lines.append(f"    {name} : {type_}, default={param.default!r}")
+            lines.append(f"        {text}")
+        lines += ["", "    Attributes", "    ----------", _FITTED_DOC.strip("\n")]
+        if extra_attributes:
+            lines.append(extra_attributes.strip("\n"))
+        cls.__doc__ = "\n".join(lines) + "\n"
+        return cls
+
+    return decorate
+
+
+# ------------------------------------------------------------------------ shared engine
+class _TorchEstimator(BaseEstimator):
+    """Training loop, persistence and prediction plumbing shared by every estimator.
+
+    Subclasses set ``_LOSSES`` and call :meth:`_fit_network` from ``fit``.
+    """
+
+    _LOSSES: tuple[str, ...] = ()
+    _IS_REGRESSOR = False
+
+    # ---------------------------------------------------------------- configuration
+    def _l2_strength(self, n_train: int) -> float:
+        """λ of the penalty (λ/2) Σ ‖W‖²; overridden where it derives from ``C``."""
+        return _check_real("weight_decay", self.weight_decay, 0.0)
+
+    def _config(self) -> _Config:
+        hidden = self.hidden_sizes
+        if not isinstance(hidden, tuple | list) or any(
+            isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1 for h in hidden
+        ):
+            raise ValueError(
+                "hidden_sizes must be a tuple of positive ints (() for a linear model); "
+                f"got {hidden!r}"
+            )
+        optimizer = _check_choice("optimizer", self.optimizer, _OPTIMIZERS)
+        lr = (
+            _DEFAULT_LR[optimizer]
+            if self.lr is None
+            else _check_real("lr", self.lr, 0, open_low=True)
+        )
+        batch_size = (
+            None if self.batch_size is None else _check_int("batch_size", self.batch_size, 1)
+        )
+        tol = None if self.tol is None else _check_real("tol", self.tol, 0.0)
+        rs = self.random_state
+        if rs is not None:
+            rs = _check_int("random_state", rs, 0)
+        return _Config(
+            hidden_sizes=tuple(int(h) for h in hidden),
+            activation=_check_choice("activation", self.activation, _ACTIVATIONS),
+            loss=_check_choice("loss", self.loss, self._LOSSES),
+            learn_variance=_check_bool("learn_variance", getattr(self, "learn_variance", False)),
+            optimizer=optimizer,
+            lr=lr,
+            momentum=_check_real("momentum", self.momentum, 0.0, 1.0),
+            epochs=_check_int("epochs", self.epochs, 1),
+            batch_size=batch_size,
+            early_stopping=_check_bool("early_stopping", self.early_stopping),
+            validation_fraction=_check_real(
+                "validation_fraction", self.validation_fraction, 0.0, 1.0, open_low=True
+            ),
+            patience=_check_int("patience", self.patience, 1),
+            tol=tol,
+            standardize=_check_bool("standardize", self.standardize),
+            random_state=rs,
+            progress=(
+                _stderr_is_tty()
+                if _check_choice("progress", self.progress, ("auto", True, False)) == "auto"
+                else bool(self.progress)
+            ),
+            dtype=_check_choice("dtype", self.dtype, _DTYPES),
+        )
+
+    # -------------------------------------------------------------------- training
+    def _fit_network(self, X: np.ndarray, target: np.ndarray, n_out: int) -> None:
+        """Fit the network on validated ``X`` (float64) and encoded ``target``.
+
+        ``target`` holds raw float targets (regressor) or class indices (classifier);
+        ``n_out`` is the width of the last layer (1 for regression and binary problems).
+        """
+        cfg = self._config()
+        import torch
+
+        device = _resolve_device(self.device)
+        dt = getattr(torch, cfg.dtype)
+        n = X.shape[0]
+        init_seq, shuffle_seq, split_seq = np.random.SeedSequence(cfg.random_state).spawn(3)
+
+        if cfg.early_stopping:
+            n_val = max(1, round(cfg.validation_fraction * n))
+            if n - n_val < 1:
+                raise ValueError(
+                    f"early_stopping needs at least 2 samples; got {n} "
+                    f"with validation_fraction={cfg.validation_fraction}"
+                )
+            perm = np.random.default_rng(split_seq).permutation(n)
+            # Sorting keeps the training rows in their original order, so the split is the
+            # only thing random_state changes about the data.
+            tr, va = np.sort(perm[n_val:]), np.sort(perm[:n_val])
+            X_tr, t_tr, X_va, t_va = X[tr], target[tr], X[va], target[va]
+        else:
+            X_tr, t_tr, X_va, t_va = X, target, None, None
+        n_tr = X_tr.shape[0]
+        l2 = self._l2_strength(n_tr)
+
+        # Standardisation statistics come from the training split only.
+        if cfg.standardize:
+            x_mean, x_scale = X_tr.mean(axis=0), X_tr.std(axis=0)
+            x_scale[x_scale == 0] = 1.0  # constant column: centre only (StandardScaler)
+        else:
+            x_mean, x_scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        y_mean, y_scale = 0.0, 1.0
+        if self._IS_REGRESSOR and cfg.standardize:
+            y_mean, y_scale = float(t_tr.mean()), float(t_tr.std())
+            y_scale = y_scale if y_scale > 0 else 1.0
+
+        def to_tensors(Xa: np.ndarray, ta: np.ndarray) -> tuple[Any, Any]:
+            xt = torch.as_tensor((Xa - x_mean) / x_scale, dtype=dt).to(device)
+            if self._IS_REGRESSOR:
+                tt = torch.as_tensor((ta - y_mean) / y_scale, dtype=dt)
+            elif n_out == 1:  # binary: float 0/1 targets for BCE-with-logits
+                tt = torch.as_tensor(ta, dtype=dt)
+            else:
+                tt = torch.as_tensor(ta, dtype=torch.long)
+            return xt, tt.to(device)
+
+        Xt, tt = to_tensors(X_tr, t_tr)
+        Xv, tv = to_tensors(X_va, t_va) if X_va is not None else (None, None)
+
+        gen_init = torch.Generator().manual_seed(_seed(init_seq))
+        net = _build_net(X.shape[1], cfg.hidden_sizes, cfg.activation, n_out, cfg.dtype)
+        _init_net(net, gen_init, cfg.activation, zero=not cfg.hidden_sizes)
+        net.to(device)
+        params = list(net.parameters())
+
+        gaussian = cfg.loss == "gaussian_nll"
+        log_var = None
+        if gaussian:
+            # log σ² in training units; 0 means σ² = Var(y_train) in raw units (or 1 when
+            # not standardising), a neutral start and the fixed value of learn_variance=False.
+            log_var = torch.zeros(1, dtype=dt, device=device, requires_grad=cfg.learn_variance)
+            if cfg.learn_variance:
+                params.append(log_var)
+        loss_fn = torch_loss(cfg.loss)
+
+        def forward(xb: Any) -> Any:
+            out = net(xb)
+            if gaussian:
+                out = torch.cat([out, log_var.expand(out.shape[0], 1)], dim=1)
+            return out
+
+        # Penalty on raw-unit weights: W_raw = W * y_scale / x_scale for the first / last
+        # layers, and the raw mse is y_scale² times the standardised one, so dividing by
+        # that factor keeps the standardised objective proportional to the raw one.
+        linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+        pen_scales: list[Any] = []
+        for i, layer in enumerate(linears):
+            scale = np.ones((1, layer.in_features))
+            if i == 0:
+                scale = scale / x_scale[None, :]
+            if i == len(linears) - 1 and self._IS_REGRESSOR:
+                scale = scale * y_scale
+            pen_scales.append(torch.as_tensor(scale**2, dtype=dt, device=device))
+        loss_scale = y_scale**2 if cfg.loss == "mse" else 1.0
+        pen_coef = 0.5 * l2 / loss_scale
+
+        def objective(xb: Any, tb: Any) -> tuple[Any, Any]:
+            data = loss_fn(forward(xb), tb)
+            if pen_coef == 0.0:
+                return data, data
+            pen = sum(
+                (m.weight.square() * s).sum() for m, s in zip(linears, pen_scales, strict=True)
+            )
+            return data, data + pen_coef * pen
+
+        def to_raw(value: float) -> float:
+            """Loss in raw target units from the standardised-units value."""
+            if cfg.loss == "mse":
+                return value * y_scale**2
+            if gaussian:
+                return value + math.log(y_scale)
+            return value
+
+        if cfg.optimizer == "sgd":
+            opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
+        elif cfg.optimizer == "adam":
+            opt = torch.optim.Adam(params, lr=cfg.lr)
+        else:
+            tol_grad, tol_change = _LBFGS_TOL[cfg.dtype]
+            opt = torch.optim.LBFGS(
+                params,
+                lr=cfg.lr,
+                max_iter=_LBFGS_MAX_ITER,
+                tolerance_grad=tol_grad,
+                tolerance_change=tol_change,
+                history_size=50,
+                line_search_fn="strong_wolfe",
+            )
+        full_batch = cfg.optimizer == "lbfgs" or cfg.batch_size is None or cfg.batch_size >= n_tr
+        gen_shuffle = None
+        if not full_batch:
+            gen_shuffle = torch.Generator(device=device).manual_seed(_seed(shuffle_seq))
+
+        bar = None
+        if cfg.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=cfg.epochs, desc=type(self).__name__, unit="epoch", leave=False)
+
+        def diverged(epoch: int, what: str, value: float) -> TrainingDivergedError:
+            return TrainingDivergedError(
+                f"{type(self).__name__} diverged at epoch {epoch}: {what} = {value}; "
+                f"lower lr (now {cfg.lr:g}) or use standardize=True"
+            )
+
+        history: dict[str, list[Any]] = {"epoch": [], "train_loss": [], "val_loss": []}
+        best, stall, best_state = math.inf, 0, None
+        epoch = 0
+        try:
+            for epoch in range(1, cfg.epochs + 1):
+                lbfgs_converged = False
+                if cfg.optimizer == "lbfgs":
+                    first: list[Any] = []
+
+                    def closure() -> Any:
+                        opt.zero_grad()
+                        data, total = objective(Xt, tt)
+                        total.backward()
+                        if not first:
+                            first.append(data.detach())
+                        return total
+
+                    lbfgs_state = opt.state[params[0]]
+                    iters_before = lbfgs_state.get("n_iter", 0)
+                    opt.step(closure)
+                    epoch_loss = first[0]
+                    # No iteration in this call means the gradient was already below
+                    # tolerance at its start: further epochs would change nothing.
+                    lbfgs_converged = lbfgs_state.get("n_iter", 0) == iters_before
+                elif full_batch:
+                    opt.zero_grad()
+                    data, total = objective(Xt, tt)
+                    total.backward()
+                    opt.step()
+                    epoch_loss = data.detach()
+                else:
+                    perm_t = torch.randperm(n_tr, generator=gen_shuffle, device=device)
+                    acc = torch.zeros((), dtype=dt, device=device)
+                    for start in range(0, n_tr, cfg.batch_size):
+                        idx = perm_t[start : start + cfg.batch_size]
+                        opt.zero_grad()
+                        data, total = objective(Xt[idx], tt[idx])
+                        total.backward()
+                        opt.step()
+                        # Accumulate on the device: one host sync per epoch, not per batch.
+                        acc.add_(data.detach(), alpha=idx.shape[0])
+                    epoch_loss = acc / n_tr
+
+                train_loss = to_raw(float(epoch_loss))
+                if not math.isfinite(train_loss):
+                    raise diverged(epoch, "train loss", train_loss)
+                val_loss = math.nan
+                if Xv is not None:
+                    with torch.no_grad():
+                        val_loss = to_raw(float(loss_fn(forward(Xv), tv)))
+                    if not math.isfinite(val_loss):
+                        raise diverged(epoch, "validation loss", val_loss)
+                history["epoch"].append(epoch)
+                history["train_loss"].append(train_loss)
+                history["val_loss"].append(val_loss)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{train_loss:.4g}", refresh=False)
+
+                # Same rule for both criteria: "improved" means by more than tol.
+                monitored = val_loss if cfg.early_stopping else train_loss
+                if cfg.early_stopping or cfg.tol is not None:
+                    if monitored < best - (cfg.tol or 0.0):
+                        stall = 0
+                        if cfg.early_stopping:
+                            best_state = [p.detach().clone() for p in params]
+                    else:
+                        stall += 1
+                    best = min(best, monitored)
+                    if stall >= cfg.patience:
+                        break
+                if lbfgs_converged:
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
+
+        with torch.no_grad():
+            if best_state is not None:
+                for p, b in zip(params, best_state, strict=True):
+                    p.copy_(b)
+            if not all(bool(torch.isfinite(p).all()) for p in params):
+                raise diverged(epoch, "a parameter", math.nan)
+
+        net.eval()
+        # State kept as numpy arrays: picklable without torch specifics, device-agnostic.
+        state = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
+        if log_var is not None:
+            state["log_var"] = log_var.detach().cpu().numpy().copy()
+        self._state_ = state
+        self._arch_ = (X.shape[1], cfg.hidden_sizes, cfg.activation, n_out, cfg.dtype)
+        self._x_mean_, self._x_scale_ = x_mean, x_scale
+        self._y_mean_, self._y_scale_ = y_mean, y_scale
+        self._net_cache = (device, net)
+        self.history_ = history
+        self.n_iter_ = epoch
+        if not cfg.hidden_sizes:
+            self._set_linear_coefficients()
+
+    def _set_linear_coefficients(self) -> None:
+        """``coef_`` / ``intercept_`` of a linear model, mapped back to raw units."""
+        W, b = (
+            self._state_["0.weight"].astype(np.float64),
+            self._state_["0.bias"].astype(np.float64),
+        )
+        # y = y_mean + y_scale * (W (x - x_mean) / x_scale + b)
+        coef = W * (self._y_scale_ / self._x_scale_)[None, :]
+        intercept = self._y_mean_ + self._y_scale_ * (b - W @ (self._x_mean_ / self._x_scale_))
+        if self._IS_REGRESSOR:
+            self.coef_, self.intercept_ = coef[0], float(intercept[0])
+        else:
+            self.coef_, self.intercept_ = coef, intercept
+
+    # ------------------------------------------------------------------ prediction
+    def _net(self) -> tuple[Any, Any]:
+        """The fitted network and its device, rebuilt from ``_state_`` after unpickling."""
+        import torch
+
+        device = _resolve_device(self.device, strict=False)
+        cache = getattr(self, "_net_cache", None)
+        if cache is not None and cache[0] == device:
+            return cache
+        n_in, hidden, activation, n_out, dtype = self._arch_
+        net = _build_net(n_in, hidden, activation, n_out, dtype)
+        net.load_state_dict(
+            {k: torch.from_numpy(v) for k, v in self._state_.items() if k != "log_var"}
+        )
+        net.to(device).eval()
+        self._net_cache = (device, net)
+        return self._net_cache
+
+    def _output(self, X: ArrayLike) -> Any:
+        """Network output (standardised units) as a CPU tensor, shape (n_samples, n_out)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        import torch
+
+        device, net = self._net()
+        dt = getattr(torch, self._arch_[4])
+        with torch.no_grad():
+            xt = torch.as_tensor((X - self._x_mean_) / self._x_scale_, dtype=dt).to(device)
+            return net(xt).cpu()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Copy: BaseEstimator may hand back the live __dict__, which must keep its cache.
+        state = dict(super().__getstate__())
+        state.pop("_net_cache", None)  # torch module, possibly on a GPU; rebuilt lazily
+        return state
+
+
+# --------------------------------------------------------------------------- regressors
+_REG_ATTRS = """
+    coef_ : ndarray of shape (n_features,)
+        Raw-unit coefficients (only without hidden layers).
+    intercept_ : float
+        Raw-unit intercept (only without hidden layers)."""
+
+
+@_document(
+    """PyTorch regression network (linear model or MLP) with the scikit-learn API.
+
+    Minimises the mean ``loss`` plus an optional L2 penalty with the chosen optimizer; see
+    the module docstring for units and conventions.
+""",
+    loss_key="loss_regressor",
+    extra_attributes=_REG_ATTRS,
+)
+class TorchRegressor(RegressorMixin, _TorchEstimator):
+    _LOSSES = ("mse", "gaussian_nll")
+    _IS_REGRESSOR = True
+
+    def __init__(
+        self,
+        *,
+        hidden_sizes: tuple[int, ...] = (),
+        activation: str = "relu",
+        loss: str = "mse",
+        learn_variance: bool = True,
+        optimizer: str = "sgd",
+        lr: float | None = None,
+        momentum: float = 0.0,
+        epochs: int = 200,
+        batch_size: int | None = None,
+        weight_decay: float = 0.0,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 10,
+        tol: float | None = None,
+        standardize: bool = True,
+        device: str = "auto",
+        random_state: int | None = None,
+        progress: str | bool = "auto",
+        dtype: str = "float64",
+    ) -> None:
+        self.hidden_sizes = hidden_sizes
+        self.activation = activation
+        self.loss = loss
+        self.learn_variance = learn_variance
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.tol = tol
+        self.standardize = standardize
+        self.device = device
+        self.random_state = random_state
+        self.progress = progress
+        self.dtype = dtype
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> TorchRegressor:
+        """Train the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+        y : array-like of shape (n_samples,)
+            Real-valued targets.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If a hyper-parameter or the data is invalid.
+        TrainingDivergedError
+            If the loss or a parameter becomes NaN or infinite.
+        """
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        self._fit_network(X, y.astype(np.float64), n_out=1)
+        return self
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Predicted mean ŷ in raw target units.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Predictions.
+        """
+        out = self._output(X)[:, 0].numpy().astype(np.float64)
+        return self._y_mean_ + self._y_scale_ * out
+
+    @available_if(lambda est: est.loss == "gaussian_nll")
+    def predict_var(self, X: ArrayLike) -> np.ndarray:
+        """Predicted noise variance σ² in raw units (``loss="gaussian_nll"`` only).
+
+        The model is homoscedastic, so every row gets the same σ²; with
+        ``learn_variance=False`` it is the fixed value (see ``learn_variance``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs (validated; only their number matters).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            σ² per sample, e.g. for ``ermlab.losses.gaussian_nll(y, predict(X), var)``.
+        """
+        n = self._output(X).shape[0]
+        var = math.exp(float(self._state_["log_var"][0])) * self._y_scale_**2
+        return np.full(n, var)
+
+
+@_document(
+    """Linear regression ŷ = X w + b fitted by gradient descent (or L-BFGS) in PyTorch.
+
+    Defaults: full-batch gradient descent on the standardised problem, enough epochs to
+    reach the ``numpy.linalg.lstsq`` solution to ~1e-8 on well-conditioned data.
+    ``loss="gaussian_nll"`` fits the same line by maximum likelihood.
+""",
+    loss_key="loss_regressor",
+    extra_attributes=_REG_ATTRS,
+)
+class TorchLinearRegression(TorchRegressor):
+    # Not constructor parameters: a linear model has no hidden layers by definition.
+    hidden_sizes = ()
+    activation = "relu"
+
+    def __init__(
+        self,
+        *,
+        loss: str = "mse",
+        learn_variance: bool = True,
+        optimizer: str = "sgd",
+        lr: float | None = None,
+        momentum: float = 0.0,
+        epochs: int = 500,
+        batch_size: int | None = None,
+        weight_decay: float = 0.0,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 10,
+        tol: float | None = None,
+        standardize: bool = True,
+        device: str = "auto",
+        random_state: int | None = None,
+        progress: str | bool = "auto",
+        dtype: str = "float64",
+    ) -> None:
+        self.loss = loss
+        self.learn_variance = learn_variance
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.tol = tol
+        self.standardize = standardize
+        self.device = device
+        self.random_state = random_state
+        self.progress = progress
+        self.dtype = dtype
+
+
+@_document(
+    """Multi-layer perceptron regressor in PyTorch, with sklearn-MLP-like defaults.
+
+    Adam, mini-batches of 200, one hidden layer of 100 ReLU units, and training stops when
+    the training loss improves by less than ``tol`` for ``patience`` epochs.
+""",
+    loss_key="loss_regressor",
+)
+class TorchMLPRegressor(TorchRegressor):
+    def __init__(
+        self,
+        *,
+        hidden_sizes: tuple[int, ...] = (100,),
+        activation: str = "relu",
+        loss: str = "mse",
+        learn_variance: bool = True,
+        optimizer: str = "adam",
+        lr: float | None = None,
+        momentum: float = 0.0,
+        epochs: int = 200,
+        batch_size: int | None = 200,
+        weight_decay: float = 0.0,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 10,
+        tol: float | None = 1e-4,
+        standardize: bool = True,
+        device: str = "auto",
+        random_state: int | None = None,
+        progress: str | bool = "auto",
+        dtype: str = "float64",
+    ) -> None:
+        super().__init__(
+            hidden_sizes=hidden_sizes,
+            activation=activation,
+            loss=loss,
+            learn_variance=learn_variance,
+            optimizer=optimizer,
+            lr=lr,
+            momentum=momentum,
+            epochs=epochs,
+            batch_size=batch_size,
+            weight_decay=weight_decay,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            patience=patience,
+            tol=tol,
+            standardize=standardize,
+            device=device,
+            random_state=random_state,
+            progress=progress,
+            dtype=dtype,
+        )
+
+
+# -------------------------------------------------------------------------- classifiers
+_CLF_ATTRS = """
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, in the column order of ``predict_proba``.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Raw-unit coefficients, one row for two classes (as sklearn), else one per class
+        (only without hidden layers).
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Raw-unit intercepts (only without hidden layers)."""
+
+
+@_document(
+    """PyTorch classification network (logistic / softmax regression or MLP), sklearn API.
+
+    Two classes use one logit z (P(classes_[1]) = sigmoid(z)), more use one logit per class
+    with a softmax; the loss is the mean cross-entropy plus an optional L2 penalty.
+""",
+    loss_key="loss_classifier",
+    extra_attributes=_CLF_ATTRS,
+)
+class TorchClassifier(ClassifierMixin, _TorchEstimator):
+    _LOSSES = ("cross_entropy",)
+
+    def __init__(
+        self,
+        *,
+        hidden_sizes: tuple[int, ...] = (),
+        activation: str = "relu",
+        loss: str = "cross_entropy",
+        optimizer: str = "sgd",
+        lr: float | None = None,
+        momentum: float = 0.0,
+        epochs: int = 200,
+        batch_size: int | None = None,
+        weight_decay: float = 0.0,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 10,
+        tol: float | None = None,
+        standardize: bool = True,
+        device: str = "auto",
+        random_state: int | None = None,
+        progress: str | bool = "auto",
+        dtype: str = "float64",
+    ) -> None:
+        self.hidden_sizes = hidden_sizes
+        self.activation = activation
+        self.loss = loss
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.tol = tol
+        self.standardize = standardize
+        self.device = device
+        self.random_state = random_state
+        self.progress = progress
+        self.dtype = dtype
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> TorchClassifier:
+        """Train the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+        y : array-like of shape (n_samples,)
+            Class labels (at least two distinct values).
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If a hyper-parameter or the data is invalid.
+        TrainingDivergedError
+            If the loss or a parameter becomes NaN or infinite.
+        """
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        classes, encoded = np.unique(y, return_inverse=True)
+        if classes.shape[0] < 2:
+            raise ValueError(f"y must contain at least 2 classes; got {classes.tolist()}")
+        self.classes_ = classes
+        self._fit_network(X, encoded, n_out=1 if classes.shape[0] == 2 else classes.shape[0])
+        return self
+
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
+        """Logits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The logit of ``classes_[1]`` for two classes, else one logit per class.
+        """
+        out = self._output(X).numpy().astype(np.float64)
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Probabilities, columns ordered as ``classes_``; rows sum to 1.
+        """
+        out = self._output(X)
+        if out.shape[1] == 1:
+            p1 = out[:, 0].sigmoid().numpy().astype(np.float64)
+            return np.column_stack([1.0 - p1, p1])
+        return out.softmax(dim=1).numpy().astype(np.float64)
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+@_document(
+    """Logistic (two classes) or softmax (multinomial) regression in PyTorch.
+
+    Minimises the same objective as ``sklearn.linear_model.LogisticRegression(C=C)`` (L2,
+    multinomial loss for more than two classes), by default with L-BFGS, so ``coef_`` and
+    ``intercept_`` match sklearn's at convergence.
+""",
+    loss_key="loss_classifier",
+    extra_attributes=_CLF_ATTRS,
+)
+class TorchLogisticRegression(TorchClassifier):
+    # Not constructor parameters: fixed by the model's definition.
+    hidden_sizes = ()
+    activation = "relu"
+    loss = "cross_entropy"
+
+    def __init__(
+        self,
+        *,
+        C: float = 1.0,
+        optimizer: str = "lbfgs",
+        lr: float | None = None,
+        momentum: float = 0.0,
+        epochs: int = 100,
+        batch_size: int | None = None,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 10,
+        tol: float | None = None,
+        standardize: bool = True,
+        device: str = "auto",
+        random_state: int | None = None,
+        progress: str | bool = "auto",
+        dtype: str = "float64",
+    ) -> None:
+        self.C = C
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.tol = tol
+        self.standardize = standardize
+        self.device = device
+        self.random_state = random_state
+        self.progress = progress
+        self.dtype = dtype
+
+    def _l2_strength(self, n_train: int) -> float:
+        # sklearn: ½‖W‖² + C Σ loss_i  ==  C n (mean loss + ‖W‖² / (2 C n)).
+        return 1.0 / (_check_real("C", self.C, 0.0, open_low=True) * n_train)
+
+
+@_document(
+    """Multi-layer perceptron classifier in PyTorch, with sklearn-MLP-like defaults.
+
+    Adam, mini-batches of 200, one hidden layer of 100 ReLU units, and training stops when
+    the training loss improves by less than ``tol`` for ``patience`` epochs.
+""",
+    loss_key="loss_classifier",
+    extra_attributes=_CLF_ATTRS,
+)
+class TorchMLPClassifier(TorchClassifier):
+    def __init__(
+        self,
+        *,
+        hidden_sizes: tuple[int, ...] = (100,),
+        activation: str = "relu",
+        loss: str = "cross_entropy",
+        optimizer: str = "adam",
+        lr: float | None = None,
+        momentum: float = 0.0,
+        epochs: int = 200,
+        batch_size: int | None = 200,
+        weight_decay: float = 0.0,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 10,
+        tol: float | None = 1e-4,
+        standardize: bool = True,
+        device: str = "auto",
+        random_state: int | None = None,
+        progress: str | bool = "auto",
+        dtype: str = "float64",
+    ) -> None:
+        super().__init__(
+            hidden_sizes=hidden_sizes,
+            activation=activation,
+            loss=loss,
+            optimizer=optimizer,
+            lr=lr,
+            momentum=momentum,
+            epochs=epochs,
+            batch_size=batch_size,
+            weight_decay=weight_decay,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            patience=patience,
+            tol=tol,
+            standardize=standardize,
+            device=device,
+            random_state=random_state,
+            progress=progress,
+            dtype=dtype,
+        )

@@ -1,0 +1,61 @@
+"""Shared fixtures: a throw-away copy of the project for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+# What a clone of the project holds that the pipeline needs (no .venv, results or stores).
+PROJECT_FILES = (
+    "conf",
+    "src",
+    "pipelines",
+    "dvc.yaml",
+    "params.yaml",
+    "data.dvc",
+    ".dvc/config",
+    ".dvcignore",
+    ".gitignore",
+)
+
+
+def run_cmd(args: list[str], cwd: Path, check: bool = True, **env: str):
+    """Run a command with .venv/bin first on PATH; returns the CompletedProcess."""
+    full_env = {k: v for k, v in os.environ.items() if k != "ERMLAB_ROOT"}
+    full_env.update(PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", **env)
+    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=full_env)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project in a fresh git repository, with data/ restored."""
+    root = tmp_path / "project"
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "results", "outputs")
+    for name in PROJECT_FILES:
+        source = REPO / name
+        if not source.exists():
+            continue
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=ignore)
+        else:
+            shutil.copy2(source, target)
+    git = ["git", "-c", "user.name=ermlab-tests", "-c", "user.email=tests@ermlab.invalid"]
+    run_cmd(["git", "init", "-q"], root)
+    run_cmd([*git, "add", "-A"], root)
+    run_cmd([*git, "commit", "-qm", "copy"], root)
+    run_cmd(["ermlab-stage", "restore-data"], root)
+    return root

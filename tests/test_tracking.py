@@ -1,0 +1,89 @@
+"""MLflow records: one run per execution, parent and child runs for a sweep, FAILED on error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ermlab.config import compose, validate
+from ermlab.pipeline import run
+from tests.conftest import REPO, run_cmd
+
+
+def _client(db: Path):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=f"sqlite:///{db}")
+
+
+def _runs(db: Path, experiment: str):
+    client = _client(db)
+    exp = client.get_experiment_by_name(experiment)
+    return client.search_runs([exp.experiment_id], max_results=1000)
+
+
+def test_in_process_run_is_recorded_with_params_metrics_and_artifacts(tmp_path: Path):
+    db = tmp_path / "mlflow.db"
+    overrides = ["model=sklearn_linear", f"tracking.uri=sqlite:///{db}", "tracking.experiment=t"]
+    result = run(validate(compose(overrides)), tmp_path / "out")
+    (recorded,) = _runs(db, "t")
+    assert recorded.info.run_id == result.run_id
+    assert recorded.info.status == "FINISHED"
+    assert recorded.data.params["data.n_train"] == "100"
+    assert recorded.data.params["model._target_"] == "sklearn.linear_model.LinearRegression"
+    metrics = recorded.data.metrics
+    assert metrics["risk/test/mse"] == pytest.approx(result.metrics["risk"]["test"]["mse"])
+    assert metrics["risk/bayes/mse"] == 64.0
+    assert {"risk/train/mse", "risk/population/mse", "gap/mse"} <= set(metrics)
+    assert "git_commit" in recorded.data.tags or "mlflow.source.git.commit" in recorded.data.tags
+    listed = {a.path for a in _client(db).list_artifacts(result.run_id)}
+    assert {"config.yaml", "plots", "model"} <= listed
+
+    import mlflow.sklearn
+
+    model = mlflow.sklearn.load_model(f"{recorded.info.artifact_uri}/model")
+    assert model.predict([[170.0]]) == pytest.approx(result.estimator.predict([[170.0]]))
+
+
+def test_a_failing_fit_marks_the_run_failed(tmp_path: Path):
+    db = tmp_path / "mlflow.db"
+    overrides = [
+        "model=sklearn_linear",
+        "+model.positive=not-a-bool",  # scikit-learn rejects it at fit time
+        f"tracking.uri=sqlite:///{db}",
+        "tracking.experiment=t",
+    ]
+    with pytest.raises(ValueError):
+        run(validate(compose(overrides)), tmp_path / "out")
+    (recorded,) = _runs(db, "t")
+    assert recorded.info.status == "FAILED"
+
+
+@pytest.mark.slow
+def test_hydra_multirun_writes_one_parent_and_one_child_per_job(tmp_path: Path):
+    db = tmp_path / "mlflow.db"
+    proc = run_cmd(
+        [
+            "ermlab",
+            "-m",
+            "model=ols,sklearn_linear",
+            "data.n_train=10,100",
+            f"tracking.uri=sqlite:///{db}",
+            "tracking.experiment=sweep",
+            f"hydra.sweep.dir={tmp_path / 'multirun'}",
+        ],
+        tmp_path,
+        ERMLAB_ROOT=str(REPO),
+    )
+    runs = _runs(db, "sweep")
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == 1 and len(children) == 4
+    assert all(r.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for r in children)
+    assert all(r.info.status == "FINISHED" for r in runs)
+    combos = {(r.data.params["model._target_"], r.data.params["data.n_train"]) for r in children}
+    assert len(combos) == 4
+    assert all("risk/test/mse" in r.data.metrics for r in children)
+    # The table printed at the end: a header and one line per job.
+    assert proc.stdout.count("model=") >= 4 and "risk/test/mse" in proc.stdout
