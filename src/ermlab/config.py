@@ -44,19 +44,49 @@ class InputDistConfig:
     low: list[float] = field(default_factory=lambda: [0.0])
     high: list[float] = field(default_factory=lambda: [1.0])
 
+    def check(self, p: int, key: str = "data.x") -> None:
+        """Check the parameters describe a p-dimensional distribution."""
+        _require(self.dist in ("normal", "uniform"), f"{key}.dist", self.dist, "normal or uniform")
+        if self.dist == "normal":
+            _require(len(self.mean) == p, f"{key}.mean", self.mean, f"{p} values")
+            if self.cov is None:
+                _require(len(self.sd) == p, f"{key}.sd", self.sd, f"{p} values")
+                _require(all(s >= 0 for s in self.sd), f"{key}.sd", self.sd, "values >= 0")
+            else:
+                square = len(self.cov) == p and all(len(row) == p for row in self.cov)
+                _require(square, f"{key}.cov", self.cov, f"a {p}x{p} matrix")
+        else:
+            _require(len(self.low) == p, f"{key}.low", self.low, f"{p} values")
+            _require(len(self.high) == p, f"{key}.high", self.high, f"{p} values")
+            ok = all(lo < hi for lo, hi in zip(self.low, self.high, strict=True))
+            _require(ok, f"{key}.high", self.high, "each high > its low")
+
 
 @dataclass
-class LinearSourceConfig:
-    """y = intercept + coef · x + ε, ε ~ N(0, noise_sd²), x ~ ``x`` (see :class:`InputDistConfig`).
+class SyntheticConfig:
+    """What every synthetic source has: sample sizes.
 
-    ``n_train`` training points and ``n_test`` test points are drawn i.i.d.; the population
-    risk is estimated on ``n_population`` fresh points.
+    ``n_train`` training points and ``n_test`` test points are drawn i.i.d. from the source's
+    own random stream; the population risk is estimated on ``n_population`` fresh points.
     """
 
-    kind: str = "linear"
+    kind: str = MISSING
     n_train: int = 100
     n_test: int = 1000
     n_population: int = 100_000
+
+    def __post_init__(self) -> None:
+        _require(self.n_train > 0, "data.n_train", self.n_train, "an integer > 0")
+        _require(self.n_test >= 0, "data.n_test", self.n_test, "an integer >= 0")
+        _require(self.n_population > 0, "data.n_population", self.n_population, "an integer > 0")
+
+
+@dataclass
+class LinearSourceConfig(SyntheticConfig):
+    """y = intercept + coef · x + ε, ε ~ N(0, noise_sd²), x ~ ``x`` (see :class:`InputDistConfig`).
+    Bayes risk under squared loss: noise_sd²."""
+
+    kind: str = "linear"
     features: list[str] = field(default_factory=lambda: ["x"])
     target: str = "y"
     x: InputDistConfig = field(default_factory=InputDistConfig)
@@ -65,28 +95,207 @@ class LinearSourceConfig:
     noise_sd: float = 1.0
 
     def __post_init__(self) -> None:
-        _require(self.n_train > 0, "data.n_train", self.n_train, "an integer > 0")
-        _require(self.n_test >= 0, "data.n_test", self.n_test, "an integer >= 0")
-        _require(self.n_population > 0, "data.n_population", self.n_population, "an integer > 0")
+        super().__post_init__()
         _require(self.noise_sd >= 0, "data.noise_sd", self.noise_sd, "a number >= 0")
         p = len(self.features)
         _require(p > 0, "data.features", self.features, "at least one feature name")
         _require(len(self.coef) == p, "data.coef", self.coef, f"{p} values, one per feature")
-        dist = self.x
-        _require(dist.dist in ("normal", "uniform"), "data.x.dist", dist.dist, "normal or uniform")
-        if dist.dist == "normal":
-            _require(len(dist.mean) == p, "data.x.mean", dist.mean, f"{p} values")
-            if dist.cov is None:
-                _require(len(dist.sd) == p, "data.x.sd", dist.sd, f"{p} values")
-                _require(all(s >= 0 for s in dist.sd), "data.x.sd", dist.sd, "values >= 0")
-            else:
-                square = len(dist.cov) == p and all(len(row) == p for row in dist.cov)
-                _require(square, "data.x.cov", dist.cov, f"a {p}x{p} matrix")
-        else:
-            _require(len(dist.low) == p, "data.x.low", dist.low, f"{p} values")
-            _require(len(dist.high) == p, "data.x.high", dist.high, f"{p} values")
-            ok = all(lo < hi for lo, hi in zip(dist.low, dist.high, strict=True))
-            _require(ok, "data.x.high", dist.high, "each high > its low")
+        self.x.check(p)
+
+
+@dataclass
+class PolynomialSourceConfig(SyntheticConfig):
+    """t = f(x) + ε, ε ~ N(0, noise_sd²), one input x (Bishop's PRML §1.1 by default).
+
+    ``function``: ``sin2pi`` (f = sin(2πx)) or ``poly`` (f = Σ_k coef[k]·x^k).
+    ``design``: ``uniform`` (x ~ U(low, high), i.i.d.) or ``grid`` (the training inputs are
+    evenly spaced on [low, high], endpoints included; test and population inputs stay uniform).
+    """
+
+    kind: str = "polynomial"
+    n_train: int = 10
+    n_test: int = 100
+    function: str = "sin2pi"
+    coef: list[float] = field(default_factory=lambda: [0.0, 1.0])
+    low: float = 0.0
+    high: float = 1.0
+    design: str = "uniform"
+    noise_sd: float = 0.3
+    feature: str = "x"
+    target: str = "t"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(self.function in ("sin2pi", "poly"), "data.function", self.function, "sin2pi or poly")
+        _require(self.design in ("uniform", "grid"), "data.design", self.design, "uniform or grid")
+        _require(self.low < self.high, "data.high", self.high, "a number > data.low")
+        _require(self.noise_sd >= 0, "data.noise_sd", self.noise_sd, "a number >= 0")
+        _require(len(self.coef) > 0, "data.coef", self.coef, "at least one coefficient")
+
+
+@dataclass
+class HeteroscedasticSourceConfig(SyntheticConfig):
+    """y = intercept + slope·x + ε(x), ε(x) ~ N(0, sd(x)²), sd(x) = noise_sd + noise_slope·|x|,
+    one input x ~ ``x``: least squares and Gaussian NLL with a learned variance differ."""
+
+    kind: str = "heteroscedastic"
+    feature: str = "x"
+    target: str = "y"
+    x: InputDistConfig = field(
+        default_factory=lambda: InputDistConfig(dist="uniform", low=[-2.0], high=[2.0])
+    )
+    intercept: float = 0.0
+    slope: float = 1.0
+    noise_sd: float = 0.1
+    noise_slope: float = 0.5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(self.noise_sd >= 0, "data.noise_sd", self.noise_sd, "a number >= 0")
+        _require(self.noise_slope >= 0, "data.noise_slope", self.noise_slope, "a number >= 0")
+        self.x.check(1)
+
+
+@dataclass
+class LogisticSourceConfig(SyntheticConfig):
+    """Binary y ∈ {0, 1} with p(y=1|x) = σ(intercept + coef · x), x ~ ``x``."""
+
+    kind: str = "logistic"
+    features: list[str] = field(default_factory=lambda: ["x1", "x2"])
+    target: str = "y"
+    x: InputDistConfig = field(
+        default_factory=lambda: InputDistConfig(mean=[0.0, 0.0], sd=[1.0, 1.0])
+    )
+    intercept: float = 0.0
+    coef: list[float] = field(default_factory=lambda: [2.0, -1.0])
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        p = len(self.features)
+        _require(p > 0, "data.features", self.features, "at least one feature name")
+        _require(len(self.coef) == p, "data.coef", self.coef, f"{p} values, one per feature")
+        self.x.check(p)
+
+
+@dataclass
+class GaussianClassesConfig(SyntheticConfig):
+    """k classes with priors π_c and class-conditionals N(means[c], cov) (shared covariance)
+    or N(means[c], covs[c]) when ``covs`` is given; labels 0..k−1."""
+
+    kind: str = "gaussian_classes"
+    features: list[str] = field(default_factory=lambda: ["x1", "x2"])
+    target: str = "class"
+    priors: list[float] = field(default_factory=lambda: [0.5, 0.5])
+    means: list[list[float]] = field(default_factory=lambda: [[-1.0, 0.0], [1.0, 0.0]])
+    cov: list[list[float]] = field(default_factory=lambda: [[1.0, 0.0], [0.0, 1.0]])
+    covs: list[list[list[float]]] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        k, p = len(self.priors), len(self.features)
+        _require(k >= 2, "data.priors", self.priors, "at least two classes")
+        _require(
+            all(q > 0 for q in self.priors) and abs(sum(self.priors) - 1) < 1e-9,
+            "data.priors",
+            self.priors,
+            "positive numbers summing to 1",
+        )
+        _require(
+            len(self.means) == k and all(len(m) == p for m in self.means),
+            "data.means",
+            self.means,
+            f"{k} mean vectors of {p} values",
+        )
+        square = len(self.cov) == p and all(len(row) == p for row in self.cov)
+        _require(square, "data.cov", self.cov, f"a {p}x{p} matrix")
+        if self.covs is not None:
+            _require(len(self.covs) == k, "data.covs", self.covs, f"{k} {p}x{p} matrices")
+
+
+@dataclass
+class XorSourceConfig(SyntheticConfig):
+    """x ~ U([-1, 1]²), y = 1[x1·x2 > 0], each label flipped with probability ``flip``
+    (the Bayes zero-one risk is ``flip``): not linearly separable, a task for networks."""
+
+    kind: str = "xor"
+    flip: float = 0.0
+    features: list[str] = field(default_factory=lambda: ["x1", "x2"])
+    target: str = "y"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(0 <= self.flip < 0.5, "data.flip", self.flip, "a probability in [0, 0.5)")
+
+
+@dataclass
+class TwoMoonsSourceConfig(SyntheticConfig):
+    """Two interleaved half circles (scikit-learn's make_moons geometry): the angle t ~ U(0, π),
+    class 0 at (cos t, sin t), class 1 at (1 − cos t, 0.5 − sin t), plus N(0, noise_sd² I)."""
+
+    kind: str = "two_moons"
+    noise_sd: float = 0.2
+    features: list[str] = field(default_factory=lambda: ["x1", "x2"])
+    target: str = "y"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(self.noise_sd > 0, "data.noise_sd", self.noise_sd, "a number > 0")
+
+
+@dataclass
+class CsvDataConfig:
+    """A table on disk (CSV or Parquet): ``target`` column, ``features`` columns (all other
+    numeric columns when empty). Relative paths are taken from the project root."""
+
+    kind: str = "csv"
+    path: str = MISSING
+    target: str = MISSING
+    features: list[str] = field(default_factory=list)
+    task: str = "regression"
+
+    def __post_init__(self) -> None:
+        _require(bool(self.path), "data.path", self.path, "a CSV or Parquet file")
+        _require(
+            self.task in ("regression", "classification"),
+            "data.task",
+            self.task,
+            "regression or classification",
+        )
+
+
+@dataclass
+class NistDataConfig:
+    """A NIST StRD linear-regression file: ``name`` (a file in data/nist/, e.g. Norris) or
+    ``path`` (any file of the suite). The design follows the file's model (polynomial degree,
+    intercept or not)."""
+
+    kind: str = "nist"
+    name: str | None = "Norris"
+    path: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(
+            (self.name is None) != (self.path is None),
+            "data.name",
+            self.name,
+            "exactly one of data.name and data.path",
+        )
+
+
+SKLEARN_DATASETS = ("diabetes", "linnerud", "iris", "breast_cancer")
+
+
+@dataclass
+class SklearnDataConfig:
+    """A dataset bundled with scikit-learn (no download): diabetes, linnerud, iris,
+    breast_cancer. ``target`` picks linnerud's target column (Weight, Waist or Pulse)."""
+
+    kind: str = "sklearn"
+    name: str = "diabetes"
+    target: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(self.name in SKLEARN_DATASETS, "data.name", self.name, f"one of {SKLEARN_DATASETS}")
 
 
 # -------------------------------------------------------------------------------------- split
@@ -113,6 +322,75 @@ class RandomSplitConfig:
             _require(self.n_test is None, "split.n_test", self.n_test, "null when test_fraction is set")
         if self.n_test is not None:
             _require(self.n_test > 0, "split.n_test", self.n_test, "an integer > 0")
+
+
+@dataclass
+class StratifiedSplitConfig(RandomSplitConfig):
+    """Random split keeping each class's share in train and test (classification only)."""
+
+    kind: str = "stratified"
+
+
+@dataclass
+class FixedDesignSplitConfig:
+    """The training inputs are a grid of ``data.n_train`` evenly spaced points over the source's
+    input range (targets drawn from p(y|x)); the test inputs are drawn from p(x).
+    Synthetic one-input sources only."""
+
+    kind: str = "fixed_design"
+
+
+@dataclass
+class PopulationSplitConfig:
+    """Train on the generated sample; test on ``n_test`` fresh points from the source
+    (synthetic sources only): the test risk is then the population risk up to Monte Carlo error."""
+
+    kind: str = "population"
+    n_test: int = 100_000
+
+    def __post_init__(self) -> None:
+        _require(self.n_test > 0, "split.n_test", self.n_test, "an integer > 0")
+
+
+@dataclass
+class BiasedSplitConfig(RandomSplitConfig):
+    """A random split, then a selection rule applied to the TRAINING sample only (the test set
+    stays unbiased), to show ERM failing on a biased sample.
+
+    ``rule``: ``range`` keeps training points with ``low <= x[feature] <= high`` (covariate
+    shift); ``class`` keeps only label ``keep_class``; ``prob`` keeps each point with
+    probability σ(prob_intercept + prob_slope·v), v = x[feature] (``on: x``) or y (``on: y``).
+    """
+
+    kind: str = "biased"
+    rule: str = "range"
+    feature: int = 0
+    low: float = float("-inf")
+    high: float = float("inf")
+    keep_class: int = 0
+    on: str = "x"
+    prob_intercept: float = 0.0
+    prob_slope: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(self.rule in ("range", "class", "prob"), "split.rule", self.rule, "range, class or prob")
+        _require(self.on in ("x", "y"), "split.on", self.on, "x or y")
+        _require(self.feature >= 0, "split.feature", self.feature, "a column index >= 0")
+        _require(self.low <= self.high, "split.high", self.high, "a number >= split.low")
+
+
+@dataclass
+class KFoldSplitConfig(RandomSplitConfig):
+    """A random train/test split, plus k-fold cross-validation on the training set: the
+    evaluation also reports the mean and spread of the held-out risk over the ``k`` folds."""
+
+    kind: str = "k_fold"
+    k: int = 5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(self.k >= 2, "split.k", self.k, "an integer >= 2")
 
 
 # ----------------------------------------------------------------------------------- tracking
@@ -149,8 +427,32 @@ class Config:
         _require(self.seed >= 0, "seed", self.seed, "an integer >= 0")
 
 
-DATA_SCHEMAS: dict[str, type] = {"linear": LinearSourceConfig}
-SPLIT_SCHEMAS: dict[str, type] = {"random": RandomSplitConfig}
+DATA_SCHEMAS: dict[str, type] = {
+    schema.kind: schema
+    for schema in (
+        LinearSourceConfig,
+        PolynomialSourceConfig,
+        HeteroscedasticSourceConfig,
+        LogisticSourceConfig,
+        GaussianClassesConfig,
+        XorSourceConfig,
+        TwoMoonsSourceConfig,
+        CsvDataConfig,
+        NistDataConfig,
+        SklearnDataConfig,
+    )
+}
+SPLIT_SCHEMAS: dict[str, type] = {
+    schema.kind: schema
+    for schema in (
+        RandomSplitConfig,
+        StratifiedSplitConfig,
+        FixedDesignSplitConfig,
+        PopulationSplitConfig,
+        BiasedSplitConfig,
+        KFoldSplitConfig,
+    )
+}
 
 
 def register_configs() -> None:

@@ -1,33 +1,55 @@
 """Data sources, one registry: ``make_source(cfg)`` and ``generate(cfg, seed)``.
 
-Importing this package imports numpy only: the generate and split stages stay light.
+A ``data`` config either describes a synthetic source (``linear``, ``polynomial``, ...: a known
+p(x) and p(y|x), see :mod:`ermlab.data.synthetic`) or a real dataset (``csv``, ``nist``,
+``sklearn``: see :mod:`ermlab.data.real`), which has no population. Importing this package
+imports numpy only: the generate and split stages stay light.
 """
 
 from __future__ import annotations
 
-from ermlab.data.base import Dataset, Population
+from ermlab.data.base import DataError, Dataset, Population
 from ermlab.seeding import rng
 
-__all__ = ["Dataset", "Population", "generate", "make_source"]
+__all__ = ["DataError", "Dataset", "Population", "generate", "is_synthetic", "make_source"]
+
+REAL_KINDS = ("csv", "nist", "sklearn")
 
 
-def make_source(cfg) -> Population:
-    """The synthetic source a validated ``data`` config describes."""
-    from ermlab.data.synthetic import LinearSource
+def is_synthetic(cfg) -> bool:
+    """Whether the ``data`` config describes a source with a known distribution."""
+    return cfg.kind not in REAL_KINDS
 
-    sources = {"linear": LinearSource}
-    return sources[cfg.kind](cfg)
+
+def make_source(cfg) -> Population | None:
+    """The synthetic source a validated ``data`` config describes; ``None`` for real data."""
+    if not is_synthetic(cfg):
+        return None
+    from ermlab.data.synthetic import SOURCES
+
+    return SOURCES[cfg.kind](cfg)
 
 
 def generate(cfg, seed: int) -> tuple[Dataset, Population | None]:
     """Draw (or load) the dataset the ``data`` config describes.
 
-    Returns the dataset (n_train + n_test rows for a synthetic source, drawn from the ``data``
-    random stream) and the source itself (``None`` for real data, which has no population).
+    Returns the dataset and the source (``None`` for real data). A synthetic source draws
+    ``n_train + n_test`` i.i.d. points from the ``data`` random stream, and the dataset records
+    ``n_test`` so that the default split holds out exactly those.
     """
     source = make_source(cfg)
+    if source is None:
+        from ermlab.data.real import load
+
+        return load(cfg), None
     X, y = source.sample(cfg.n_train + cfg.n_test, rng(seed, "data"))
     dataset = Dataset(
-        X, y, tuple(cfg.features), cfg.target, source=cfg.kind, n_test=cfg.n_test
+        X,
+        y,
+        tuple(source.feature_names),
+        source.target_name,
+        source=cfg.kind,
+        task=source.task,
+        n_test=cfg.n_test,
     )
     return dataset, source

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+
+class DataError(ValueError):
+    """A data file or sample cannot be used. One line: the file (or source), the column or row,
+    and what was expected."""
 
 
 @dataclass(frozen=True)
@@ -82,13 +88,34 @@ class Dataset:
 
 @runtime_checkable
 class Population(Protocol):
-    """A synthetic source: it knows p(x) and p(y|x)."""
+    """A synthetic source: it knows p(x) and p(y|x).
+
+    ``task`` is ``"regression"`` or ``"classification"`` (labels 0..k−1, ``classes`` = arange(k)).
+    """
+
+    task: str
+    feature_names: tuple[str, ...]
+    target_name: str
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n`` fresh i.i.d. points: X (n, p), y (n,)."""
 
+    def sample_chunks(
+        self, n: int, rng: np.random.Generator, chunk: int = 1_000_000
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The same draw as consecutive chunks of at most ``chunk`` rows (bounded memory)."""
+
+    def sample_at(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Targets y (n,) drawn from p(y | x) at given inputs X (n, p) (fixed designs)."""
+
+    def grid(self, n: int) -> np.ndarray:
+        """``n`` evenly spaced inputs over the input range, shape (n, 1) (one-input sources;
+        others raise DataError)."""
+
     def bayes_predict(self, X: np.ndarray) -> np.ndarray:
-        """The Bayes predictor for squared loss, E[y | x], shape (n,)."""
+        """The Bayes predictor, shape (n,): E[y | x] for regression (squared loss), the most
+        probable class for classification (zero-one loss)."""
 
     def bayes_risk(self, loss: str) -> float | None:
-        """The Bayes risk for ``loss`` (``"mse"``, ...), ``None`` where it does not apply."""
+        """The Bayes risk for ``loss``: ``"mse"``, ``"mae"``, ``"gaussian_nll"`` (regression),
+        ``"zero_one"``, ``"cross_entropy"`` (classification); ``None`` where it does not apply."""

@@ -50,8 +50,12 @@ class LinearSource:
     The Bayes predictor under squared loss is the true line, and the Bayes risk is noise_sd².
     """
 
+    task = "regression"
+
     def __init__(self, cfg: LinearSourceConfig) -> None:
         self.cfg = cfg
+        self.feature_names = tuple(cfg.features)
+        self.target_name = cfg.target
         self.coef = np.asarray(cfg.coef, dtype=float)
         self.intercept = float(cfg.intercept)
         self.noise_sd = float(cfg.noise_sd)
@@ -94,3 +98,6 @@ class LinearSource:
         delta = np.asarray(coef, dtype=float) - self.coef
         bias = intercept - self.intercept + delta @ self.x.mean
         return float(self.noise_sd**2 + bias**2 + delta @ self.x.cov @ delta)
+
+
+SOURCES = {"linear": LinearSource}

@@ -29,6 +29,7 @@ import inspect
 import math
 import numbers
 import sys
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,7 @@ _DEFAULT_LR = {"sgd": 0.1, "adam": 1e-3, "lbfgs": 1.0}
 # above float32 round-off so L-BFGS can actually satisfy them.
 _LBFGS_TOL = {"float64": (1e-10, 1e-14), "float32": (1e-6, 1e-9)}
 _LBFGS_MAX_ITER = 20
+_LBFGS_MAX_EVAL = 25  # torch's default, max_iter * 5 / 4
 
 
 class TrainingDivergedError(RuntimeError):
@@ -318,9 +320,10 @@ _PARAM_DOCS: dict[str, tuple[str, str]] = {
 _FITTED_DOC = """
     history_ : dict of str to list
         Per-epoch records: ``"epoch"`` (1, 2, ...), ``"train_loss"`` (mean data loss over
-        the epoch's mini-batches, evaluated before each step, without the penalty) and
-        ``"val_loss"`` (loss on the held-out split after the epoch; NaN without
-        ``early_stopping``). Losses are in raw target units.
+        the epoch's mini-batches, each evaluated before its step; for L-BFGS the loss after
+        the epoch's call) and ``"val_loss"`` (loss on the held-out split after the epoch;
+        NaN without ``early_stopping``). Losses exclude the penalty and are in raw target
+        units.
     n_iter_ : int
         Number of epochs run.
     n_features_in_ : int
@@ -342,7 +345,7 @@ def _document(summary: str, *, loss_key: str = "", extra_attributes: str = "") -
             key = loss_key if name == "loss" else name
             type_, text = _PARAM_DOCS[key]
             lines.append(f"    {name} : {type_}, default={param.default!r}")
-            lines.append(f"        {text}")
+            lines.append(textwrap.fill(text, 92, initial_indent=" " * 8, subsequent_indent=" " * 8))
         lines += ["", "    Attributes", "    ----------", _FITTED_DOC.strip("\n")]
         if extra_attributes:
             lines.append(extra_attributes.strip("\n"))
@@ -535,6 +538,7 @@ class _TorchEstimator(BaseEstimator):
                 params,
                 lr=cfg.lr,
                 max_iter=_LBFGS_MAX_ITER,
+                max_eval=_LBFGS_MAX_EVAL,
                 tolerance_grad=tol_grad,
                 tolerance_change=tol_change,
                 history_size=50,
@@ -547,7 +551,7 @@ class _TorchEstimator(BaseEstimator):
 
         bar = None
         if cfg.progress:
-            from tqdm.auto import tqdm
+            from tqdm import tqdm
 
             bar = tqdm(total=cfg.epochs, desc=type(self).__name__, unit="epoch", leave=False)
 
@@ -557,6 +561,12 @@ class _TorchEstimator(BaseEstimator):
                 f"lower lr (now {cfg.lr:g}) or use standardize=True"
             )
 
+        def closure() -> Any:
+            opt.zero_grad()
+            total = objective(Xt, tt)[1]
+            total.backward()
+            return total
+
         history: dict[str, list[Any]] = {"epoch": [], "train_loss": [], "val_loss": []}
         best, stall, best_state = math.inf, 0, None
         epoch = 0
@@ -564,23 +574,19 @@ class _TorchEstimator(BaseEstimator):
             for epoch in range(1, cfg.epochs + 1):
                 lbfgs_converged = False
                 if cfg.optimizer == "lbfgs":
-                    first: list[Any] = []
-
-                    def closure() -> Any:
-                        opt.zero_grad()
-                        data, total = objective(Xt, tt)
-                        total.backward()
-                        if not first:
-                            first.append(data.detach())
-                        return total
-
-                    lbfgs_state = opt.state[params[0]]
-                    iters_before = lbfgs_state.get("n_iter", 0)
+                    state = opt.state[params[0]]
+                    iters, evals = state.get("n_iter", 0), state.get("func_evals", 0)
                     opt.step(closure)
-                    epoch_loss = first[0]
-                    # No iteration in this call means the gradient was already below
-                    # tolerance at its start: further epochs would change nothing.
-                    lbfgs_converged = lbfgs_state.get("n_iter", 0) == iters_before
+                    # One epoch is many L-BFGS iterations: record where it ended, not the
+                    # loss at its start as for the (single-step) gradient methods.
+                    with torch.no_grad():
+                        epoch_loss = loss_fn(forward(Xt), tt)
+                    # A call that ends before its iteration / evaluation budget ended on one
+                    # of L-BFGS's own convergence tests; further epochs would change nothing.
+                    lbfgs_converged = (
+                        state["n_iter"] - iters < _LBFGS_MAX_ITER
+                        and state["func_evals"] - evals < _LBFGS_MAX_EVAL
+                    )
                 elif full_batch:
                     opt.zero_grad()
                     data, total = objective(Xt, tt)
