@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.conftest import REPO, run_cmd
 
 from ermlab.config import ConfigError, compose, params_yaml_text, validate
-from tests.conftest import REPO, run_cmd
 
 
 def test_default_config_composes_and_validates():
@@ -82,5 +82,7 @@ def test_stage_rejects_bad_params_file(tmp_path: Path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     proc = run_cmd(["ermlab-stage", "generate"], tmp_path, check=False)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "ermlab-stage: error: data.n_train=-1 is not allowed: an integer > 0"
+    assert (
+        proc.stderr.strip() == "ermlab-stage: error: data.n_train=-1 is not allowed: an integer > 0"
+    )
     assert not (tmp_path / "results").exists()

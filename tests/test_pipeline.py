@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.conftest import REPO, run_cmd
 
 from ermlab import stages
 from ermlab.config import compose, validate
 from ermlab.pipeline import run
-from tests.conftest import REPO, run_cmd
 
 MODELS = ["ols", "sklearn_linear", "torch_linear"]
 
@@ -67,9 +67,7 @@ def test_dvc_repro_runs_each_stage_once_and_reruns_only_what_changed(project: Pa
     assert ran == {"fit", "evaluate"}
 
     # The in-process path gives the very same numbers for the same config.
-    in_process = run_cmd(
-        ["ermlab", "model=sklearn_linear", "hydra.run.dir=outputs/check"], project
-    )
+    in_process = run_cmd(["ermlab", "model=sklearn_linear", "hydra.run.dir=outputs/check"], project)
     assert in_process.returncode == 0
     same = json.loads((project / "outputs" / "check" / "metrics.json").read_text())
     assert same == json.loads((project / "results" / "metrics.json").read_text())

@@ -58,7 +58,9 @@ def test_exact_population_risk_two_ways():
     intercept, coef = 2.5, np.array([2.2, -0.7])
     d = np.array([intercept - 3.0, *(coef - source.coef)])
     mu, cov = source.x.mean, source.x.cov
-    second_moment = np.block([[np.ones((1, 1)), mu[None, :]], [mu[:, None], cov + np.outer(mu, mu)]])
+    second_moment = np.block(
+        [[np.ones((1, 1)), mu[None, :]], [mu[:, None], cov + np.outer(mu, mu)]]
+    )
     expected = 0.25 + d @ second_moment @ d
     assert source.linear_population_mse(intercept, coef) == pytest.approx(expected, rel=1e-12)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.conftest import REPO, run_cmd
 
 from ermlab.config import compose, validate
 from ermlab.pipeline import run
-from tests.conftest import REPO, run_cmd
 
 
 def _client(db: Path):

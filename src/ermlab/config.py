@@ -20,7 +20,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 
 class ConfigError(ValueError):
-    """A configuration value is not allowed. The message is one line: key, value, what is allowed."""
+    """A configuration value is not allowed (one line: the key, its value, what is allowed)."""
 
 
 def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
@@ -126,7 +126,9 @@ class PolynomialSourceConfig(SyntheticConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(self.function in ("sin2pi", "poly"), "data.function", self.function, "sin2pi or poly")
+        _require(
+            self.function in ("sin2pi", "poly"), "data.function", self.function, "sin2pi or poly"
+        )
         _require(self.design in ("uniform", "grid"), "data.design", self.design, "uniform or grid")
         _require(self.low < self.high, "data.high", self.high, "a number > data.low")
         _require(self.noise_sd >= 0, "data.noise_sd", self.noise_sd, "a number >= 0")
@@ -295,7 +297,9 @@ class SklearnDataConfig:
     target: str | None = None
 
     def __post_init__(self) -> None:
-        _require(self.name in SKLEARN_DATASETS, "data.name", self.name, f"one of {SKLEARN_DATASETS}")
+        _require(
+            self.name in SKLEARN_DATASETS, "data.name", self.name, f"one of {SKLEARN_DATASETS}"
+        )
 
 
 # -------------------------------------------------------------------------------------- split
@@ -319,7 +323,9 @@ class RandomSplitConfig:
                 self.test_fraction,
                 "a number strictly between 0 and 1",
             )
-            _require(self.n_test is None, "split.n_test", self.n_test, "null when test_fraction is set")
+            _require(
+                self.n_test is None, "split.n_test", self.n_test, "null when test_fraction is set"
+            )
         if self.n_test is not None:
             _require(self.n_test > 0, "split.n_test", self.n_test, "an integer > 0")
 
@@ -374,7 +380,9 @@ class BiasedSplitConfig(RandomSplitConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(self.rule in ("range", "class", "prob"), "split.rule", self.rule, "range, class or prob")
+        _require(
+            self.rule in ("range", "class", "prob"), "split.rule", self.rule, "range, class or prob"
+        )
         _require(self.on in ("x", "y"), "split.on", self.on, "x or y")
         _require(self.feature >= 0, "split.feature", self.feature, "a column index >= 0")
         _require(self.low <= self.high, "split.high", self.high, "a number >= split.low")
@@ -535,7 +543,9 @@ def one_line(err: BaseException) -> str:
         key, err = cause.full_key, cause
     # OmegaConf appends "full_key: ... object_type=..." lines; Hydra lists available options.
     lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
-    lines = [ln for ln in lines if not ln.startswith(("full_key:", "object_type=", "reference_type="))]
+    lines = [
+        ln for ln in lines if not ln.startswith(("full_key:", "object_type=", "reference_type="))
+    ]
     # Hydra appends its config search path to a missing-option error: noise for a person.
     lines = lines[: next((i for i, ln in enumerate(lines) if ln.startswith("Config search")), None)]
     message = " ".join(lines) or type(err).__name__

@@ -3,6 +3,10 @@
 The result is a nested dict ``{"risk": {split: {loss: value}}, "gap": {loss: value}, ...}``;
 MLflow metric names are its flattened keys, ``risk/<split>/<loss>``. Real data has no
 population: its ``population`` and ``bayes`` entries are absent, never numbers.
+
+Which risks apply depends on the task, never on the model's family: regression gets MSE, MAE
+and Gaussian NLL (with the training residual variance); classification gets zero-one,
+cross-entropy (when the estimator has ``predict_proba``) and accuracy.
 """
 
 from __future__ import annotations
@@ -15,25 +19,72 @@ from ermlab import losses
 from ermlab.data.base import Dataset, Population
 from ermlab.seeding import rng
 
+POPULATION_CHUNK = 1_000_000  # rows per chunk: bounded memory for any n_population
+MAIN_LOSS = {"regression": "mse", "classification": "zero_one"}
 
-def risks(estimator, X: np.ndarray, y: np.ndarray, noise_var: float) -> dict[str, float]:
-    """Every regression risk of ``estimator`` on (X (n, p), y (n,)).
 
-    ``noise_var`` is the variance the Gaussian NLL uses (the training residual variance).
+def risks(estimator, X: np.ndarray, y: np.ndarray, task: str, noise_var: float = 1.0):
+    """Every risk of ``estimator`` that applies to ``task`` on (X (n, p), y (n,)).
+
+    ``noise_var`` is the variance the regression Gaussian NLL uses.
     """
-    return losses.regression_risks(y, estimator.predict(X), noise_var)
+    y_pred = estimator.predict(X)
+    if task == "classification":
+        proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
+        return losses.classification_risks(y, y_pred, proba, getattr(estimator, "classes_", None))
+    return losses.regression_risks(y, y_pred, noise_var)
+
+
+def pointwise_main_loss(estimator, X: np.ndarray, y: np.ndarray, task: str) -> np.ndarray:
+    """Per-point squared error (regression) or 0/1 error (classification), shape (n,)."""
+    y_pred = estimator.predict(X)
+    return (y_pred != y).astype(float) if task == "classification" else (y_pred - y) ** 2
 
 
 def population_risks(
     estimator, source: Population, n: int, seed: int, noise_var: float
 ) -> dict[str, float]:
-    """Risks on ``n`` fresh points from the source (the ``population`` random stream), with the
-    Monte Carlo standard error of the MSE as ``mse_se``."""
-    X, y = source.sample(n, rng(seed, "population"))
-    result = risks(estimator, X, y, noise_var)
-    squared = (estimator.predict(X) - y) ** 2
-    result["mse_se"] = float(squared.std(ddof=1) / np.sqrt(n))
+    """Risks on ``n`` fresh points from the source (the ``population`` random stream), read in
+    chunks so that memory stays bounded, with the Monte Carlo standard error of the main loss
+    (``mse_se`` or ``zero_one_se``)."""
+    task = source.task
+    totals: dict[str, float] = {}
+    count, main_sum, main_sq = 0, 0.0, 0.0
+    for X, y in source.sample_chunks(n, rng(seed, "population"), POPULATION_CHUNK):
+        for loss, value in risks(estimator, X, y, task, noise_var).items():
+            totals[loss] = totals.get(loss, 0.0) + value * len(y)
+        point = pointwise_main_loss(estimator, X, y, task)
+        main_sum, main_sq = main_sum + point.sum(), main_sq + (point**2).sum()
+        count += len(y)
+    result = {loss: total / count for loss, total in totals.items()}
+    variance = max(main_sq / count - (main_sum / count) ** 2, 0.0) * count / max(count - 1, 1)
+    result[f"{MAIN_LOSS[task]}_se"] = float(np.sqrt(variance / count))
     return result
+
+
+def cross_validation(estimator, train: Dataset, k: int, seed: int) -> tuple[dict, dict]:
+    """k-fold cross-validation on the training set: refits a clone on k−1 folds, scores the
+    held-out fold; returns (mean risk per loss, standard deviation over folds per loss)."""
+    from sklearn.base import clone
+
+    from ermlab.split import kfold_indices
+
+    per_fold = []
+    for fit_idx, held_idx in kfold_indices(len(train), k, seed):
+        model = clone(estimator).fit(train.X[fit_idx], train.y[fit_idx])
+        noise_var = _residual_variance(model, train.subset(fit_idx))
+        per_fold.append(risks(model, train.X[held_idx], train.y[held_idx], train.task, noise_var))
+    names = per_fold[0]
+    mean = {loss: float(np.mean([f[loss] for f in per_fold])) for loss in names}
+    sd = {loss: float(np.std([f[loss] for f in per_fold], ddof=1)) for loss in names}
+    return mean, sd
+
+
+def _residual_variance(estimator, train: Dataset) -> float:
+    """The training MSE (floored above 0): the plug-in noise variance for the Gaussian NLL."""
+    if train.task != "regression":
+        return 1.0
+    return max(losses.mse(train.y, estimator.predict(train.X)), np.finfo(float).tiny)
 
 
 def evaluate(
@@ -43,32 +94,43 @@ def evaluate(
     source: Population | None = None,
     seed: int = 0,
     n_population: int = 100_000,
+    cv_folds: int = 0,
 ) -> dict[str, Any]:
     """Empirical, test, population and Bayes risks, and the generalisation gap (test − train).
 
     Parameters
     ----------
-    estimator : fitted scikit-learn regressor.
-    train, test : the split.
+    estimator : fitted scikit-learn estimator.
+    train, test : the split; ``train.task`` says which risks apply.
     source : the synthetic source, or ``None`` for real data (no population, no Bayes risk).
     seed : root seed; the population sample uses its ``population`` stream.
     n_population : size of the fresh population sample.
+    cv_folds : when ≥ 2, also k-fold cross-validation on the training set
+        (``risk/cv/<loss>`` and ``cv_sd/<loss>``).
     """
-    train_risk = risks(estimator, train.X, train.y, noise_var=1.0)
-    noise_var = max(train_risk["mse"], np.finfo(float).tiny)
+    task = train.task
+    noise_var = _residual_variance(estimator, train)
     table = {
-        "train": risks(estimator, train.X, train.y, noise_var),
-        "test": risks(estimator, test.X, test.y, noise_var),
+        "train": risks(estimator, train.X, train.y, task, noise_var),
+        "test": risks(estimator, test.X, test.y, task, noise_var),
     }
+    result: dict[str, Any] = {"risk": table}
     if source is not None:
         table["population"] = population_risks(estimator, source, n_population, seed, noise_var)
         bayes = {loss: source.bayes_risk(loss) for loss in table["train"]}
         table["bayes"] = {loss: float(v) for loss, v in bayes.items() if v is not None}
-    gap = {loss: table["test"][loss] - table["train"][loss] for loss in table["train"]}
+    if cv_folds >= 2:
+        table["cv"], result["cv_sd"] = cross_validation(estimator, train, cv_folds, seed)
+    result["gap"] = {loss: table["test"][loss] - table["train"][loss] for loss in table["train"]}
+    result["n"] = {"train": len(train), "test": len(test)}
+    return result
+
+
+def options(config) -> dict[str, int]:
+    """The evaluation settings a validated config implies: population size, CV folds."""
     return {
-        "risk": table,
-        "gap": gap,
-        "n": {"train": len(train), "test": len(test)},
+        "n_population": getattr(config.data, "n_population", 0),
+        "cv_folds": getattr(config.split, "k", 0) if config.split.kind == "k_fold" else 0,
     }
 
 
@@ -87,19 +149,24 @@ def metric_names(metrics: dict[str, Any]) -> dict[str, float]:
     return flat
 
 
-def risk_table(metrics: dict[str, Any], loss: str = "mse") -> str:
-    """A small text table of one loss across splits, with 'absent' where there is no value."""
+def risk_table(metrics: dict[str, Any]) -> str:
+    """A small text table: one row per split (empirical, test, CV, population, Bayes, gap),
+    one column per loss, 'absent' where there is no value (real data has no population)."""
     table = metrics["risk"]
+    loss_names = list(table["train"])
     rows = [
-        ("empirical (train)", table["train"].get(loss)),
-        ("test", table["test"].get(loss)),
-        ("population", table.get("population", {}).get(loss)),
-        ("Bayes", table.get("bayes", {}).get(loss)),
-        ("gap (test - train)", metrics["gap"].get(loss)),
+        ("empirical (train)", table["train"]),
+        ("test", table["test"]),
+        *([("cross-validation", table["cv"])] if "cv" in table else []),
+        ("population", table.get("population", {})),
+        ("Bayes", table.get("bayes", {})),
+        ("gap (test - train)", metrics["gap"]),
     ]
     width = max(len(name) for name, _ in rows)
-    lines = [f"{'risk':<{width}}  {loss:>12}"]
-    for name, value in rows:
-        shown = "absent" if value is None else f"{value:12.5g}"
-        lines.append(f"{name:<{width}}  {shown:>12}")
+    lines = [f"{'risk':<{width}}" + "".join(f"  {loss:>12}" for loss in loss_names)]
+    for name, values in rows:
+        cells = [
+            "absent" if values.get(loss) is None else f"{values[loss]:.5g}" for loss in loss_names
+        ]
+        lines.append(f"{name:<{width}}" + "".join(f"  {cell:>12}" for cell in cells))
     return "\n".join(lines)

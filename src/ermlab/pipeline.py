@@ -15,7 +15,7 @@ from typing import Any
 from ermlab import models
 from ermlab.config import Config, to_dict
 from ermlab.data import generate
-from ermlab.evaluate import evaluate, metric_names
+from ermlab.evaluate import evaluate, metric_names, options
 from ermlab.split import split
 from ermlab.tracking import record_results, tracked_run
 
@@ -39,14 +39,12 @@ def run(config: Config, out_dir: Path, parent_run_id: str | None = None) -> RunR
     """
     estimator = models.build(config.model, config.seed)
     dataset, source = generate(config.data, config.seed)
-    train, test = split(dataset, config.split, config.seed)
+    train, test = split(dataset, config.split, config.seed, source)
     with tracked_run(config.tracking, run_name(config), parent_run_id) as recorder:
         if recorder is not None:
             recorder.log_config(to_dict(config))
         estimator, history = models.fit(estimator, train.X, train.y)
-        metrics = evaluate(
-            estimator, train, test, source, config.seed, getattr(config.data, "n_population", 0)
-        )
+        metrics = evaluate(estimator, train, test, source, config.seed, **options(config))
         from ermlab.plots import plot_run
 
         artifacts = plot_run(estimator, train, test, source, history, out_dir / "plots")

@@ -24,11 +24,14 @@ def _pyplot():
 def plot_fit(estimator, train: Dataset, test: Dataset, source: Population | None, path: Path):
     """Training and test points with the fitted curve (and the Bayes predictor when known).
 
-    With several features the plot shows predicted against observed targets instead.
+    Classification with two features: the predicted class regions under the training points.
+    Regression with several features: predicted against observed targets.
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    if train.X.shape[1] == 1:
+    if train.task == "classification" and train.X.shape[1] == 2:
+        _decision_regions(ax, estimator, train, test)
+    elif train.X.shape[1] == 1:
         ax.scatter(test.X[:, 0], test.y, s=6, alpha=0.3, color="tab:gray", label="test")
         ax.scatter(train.X[:, 0], train.y, s=12, color="tab:blue", label="train")
         lo, hi = np.min(train.X[:, 0]), np.max(train.X[:, 0])
@@ -51,10 +54,42 @@ def plot_fit(estimator, train: Dataset, test: Dataset, source: Population | None
     _save(fig, path)
 
 
+def _decision_regions(ax, estimator, train: Dataset, test: Dataset) -> None:
+    both = np.vstack([train.X, test.X]) if len(test) else train.X
+    lo, hi = both.min(0), both.max(0)
+    pad = 0.05 * (hi - lo + 1e-12)
+    g0, g1 = np.meshgrid(
+        np.linspace(lo[0] - pad[0], hi[0] + pad[0], 200),
+        np.linspace(lo[1] - pad[1], hi[1] + pad[1], 200),
+    )
+    regions = estimator.predict(np.column_stack([g0.ravel(), g1.ravel()])).reshape(g0.shape)
+    ax.contourf(g0, g1, regions, alpha=0.25, cmap="coolwarm")
+    ax.scatter(train.X[:, 0], train.X[:, 1], c=train.y, s=12, cmap="coolwarm", edgecolor="k")
+    ax.set_xlabel(train.feature_names[0])
+    ax.set_ylabel(train.feature_names[1])
+    ax.set_title("predicted classes (shaded) and training points")
+
+
 def plot_residuals(estimator, train: Dataset, test: Dataset, path: Path) -> None:
-    """Residuals y − ŷ against fitted values, for training and test points."""
+    """Residuals y − ŷ against fitted values, for training and test points (for a classifier:
+    the confusion counts on the test set)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
+    if train.task == "classification":
+        classes = np.unique(np.concatenate([train.y, test.y]))
+        predicted = estimator.predict(test.X)
+        counts = np.array(
+            [[np.sum((test.y == a) & (predicted == b)) for b in classes] for a in classes]
+        )
+        ax.imshow(counts, cmap="Blues")
+        for (i, j), value in np.ndenumerate(counts):
+            ax.text(j, i, str(value), ha="center", va="center")
+        ax.set_xticks(range(len(classes)), [str(c) for c in classes])
+        ax.set_yticks(range(len(classes)), [str(c) for c in classes])
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class (test set)")
+        _save(fig, path)
+        return
     for data, style in ((test, dict(s=6, alpha=0.3, color="tab:gray")), (train, dict(s=12))):
         fitted = estimator.predict(data.X)
         ax.scatter(fitted, data.y - fitted, label="test" if data is test else "train", **style)

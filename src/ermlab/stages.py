@@ -65,11 +65,13 @@ def stage_generate() -> None:
 
 
 def stage_split() -> None:
-    from ermlab.data import Dataset
+    from ermlab.data import Dataset, make_source
     from ermlab.split import split
 
-    cfg = load_params(("seed", "split"))
-    train, test = split(Dataset.load(paths.dataset_file()), cfg.split, cfg.seed)
+    # The data section too: fixed-design and population splits draw from the source.
+    cfg = load_params(("seed", "data", "split"))
+    dataset = Dataset.load(paths.dataset_file())
+    train, test = split(dataset, cfg.split, cfg.seed, make_source(cfg.data))
     train_path, test_path = paths.split_files()
     train.save(train_path)
     test.save(test_path)
@@ -106,7 +108,7 @@ def write_history(history: dict[str, list[float]], path: Path) -> None:
 def stage_evaluate() -> None:
     from ermlab.config import to_dict
     from ermlab.data import Dataset, make_source
-    from ermlab.evaluate import evaluate, metric_names, risk_table
+    from ermlab.evaluate import evaluate, metric_names, options, risk_table
     from ermlab.pipeline import run_name, write_metrics
     from ermlab.plots import plot_run
     from ermlab.tracking import record_results, tracked_run
@@ -118,7 +120,7 @@ def stage_evaluate() -> None:
         estimator = pickle.load(f)
     history = read_history(paths.history_file())
     source = make_source(cfg.data)
-    metrics = evaluate(estimator, train, test, source, cfg.seed, cfg.data.n_population)
+    metrics = evaluate(estimator, train, test, source, cfg.seed, **options(cfg))
     artifacts = plot_run(estimator, train, test, source, history, paths.plots_dir())
     with tracked_run(cfg.tracking, run_name(cfg)) as recorder:
         if recorder is not None:
@@ -167,7 +169,9 @@ def restore_data() -> None:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, dest)
                 restored += 1
-    print(f"data/: {restored} file(s) restored from the package" if restored else "data/ is complete")
+    print(
+        f"data/: {restored} file(s) restored from the package" if restored else "data/ is complete"
+    )
 
 
 STAGES = {
