@@ -46,6 +46,17 @@ test-fast: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
 
+STUDIES := $(notdir $(patsubst %/dvc.yaml,%,$(wildcard pipelines/*/dvc.yaml)))
+
+## reproduce: every study under pipelines/, then one table of published against reproduced
+reproduce: $(STAMP) data
+	@status=0; for study in $(STUDIES); do \
+	  echo "== $$study"; \
+	  $(BIN)/ermlab-study $$study params && $(BIN)/dvc repro pipelines/$$study/dvc.yaml \
+	    || status=1; \
+	done; \
+	$(BIN)/ermlab-study summary || status=1; exit $$status
+
 ## bench: speed and accuracy against peers (not part of make test)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ols.py

@@ -118,6 +118,8 @@ def task(cfg) -> dict[str, float]:
 
     config = validate(cfg)
     out_dir = Path(HydraConfig.get().runtime.output_dir)
+    if config.study is not None:
+        return study_task(config, out_dir)
     try:
         result = run(config, out_dir, os.environ.get(PARENT_RUN_ENV))
     except (ValueError, RuntimeError, OSError) as err:
@@ -126,6 +128,18 @@ def task(cfg) -> dict[str, float]:
         raise
     print(risk_table(result.metrics))
     return metric_names(result.metrics)
+
+
+def study_task(config, out_dir: Path) -> dict[str, float]:
+    """``ermlab experiment=<study>``: the study's sweep in this process, then its verification
+    (report.md and report.json in the run's output folder)."""
+    from ermlab.studies.runner import run_study, study_module, verify_study
+
+    results = run_study(config, out_dir)
+    if hasattr(study_module(config.study["name"]), "verify"):
+        passed = verify_study(config, results, out_dir)
+        return {"verify/passed": float(passed)}
+    return {}
 
 
 @exit_on_user_error("ermlab")

@@ -421,7 +421,9 @@ class Config:
     """The whole experiment: one ``seed`` and one node per config group.
 
     ``data``, ``split`` and ``model`` are typed by the schema their group option extends;
-    ``model`` is a ``_target_`` node for :func:`hydra.utils.instantiate`.
+    ``model`` is a ``_target_`` node for :func:`hydra.utils.instantiate`. ``study`` is set by
+    the experiments in ``conf/experiment/`` that reproduce a published result: its ``name``
+    picks the module in :mod:`ermlab.studies`, which validates the rest.
     """
 
     seed: int = 0
@@ -430,6 +432,7 @@ class Config:
     split: Any = MISSING
     model: Any = MISSING
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    study: Any = None
 
     def __post_init__(self) -> None:
         _require(self.seed >= 0, "seed", self.seed, "an integer >= 0")
@@ -517,6 +520,13 @@ def validate(cfg: DictConfig | dict, sections: tuple[str, ...] | None = None) ->
                 value = _typed("data", value, DATA_SCHEMAS)
             elif key == "split":
                 value = _typed("split", value, SPLIT_SCHEMAS)
+            elif key == "study" and value is not None:
+                _require(
+                    isinstance(value, dict) and "name" in value,
+                    "study.name",
+                    value,
+                    "a study node with a name (see conf/experiment/)",
+                )
             elif key == "model":
                 _require(
                     isinstance(value, dict) and "_target_" in value,
