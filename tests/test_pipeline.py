@@ -58,7 +58,7 @@ def test_dvc_repro_runs_each_stage_once_and_reruns_only_what_changed(project: Pa
     second = run_cmd(["dvc", "repro"], project).stdout
     assert "Running stage" not in second
 
-    status = run_cmd(["dvc", "status"], project).stdout
+    status = run_cmd(["dvc", "status", "dvc.yaml", "data.dvc"], project).stdout
     assert "changed" not in status and "modified" not in status
 
     run_cmd(["ermlab-stage", "params", "model=sklearn_linear"], project)
@@ -71,3 +71,15 @@ def test_dvc_repro_runs_each_stage_once_and_reruns_only_what_changed(project: Pa
     assert in_process.returncode == 0
     same = json.loads((project / "outputs" / "check" / "metrics.json").read_text())
     assert same == json.loads((project / "results" / "metrics.json").read_text())
+
+
+@pytest.mark.slow
+def test_dvc_exp_run_composes_conf_with_hydra_and_exp_show_lists_the_risks(project: Path):
+    run_cmd(["dvc", "exp", "run", "-S", "model=sklearn_linear", "-S", "data.n_train=50"], project)
+    params = (project / "params.yaml").read_text()
+    assert "n_train: 50" in params and "sklearn.linear_model.LinearRegression" in params
+    shown = json.loads(run_cmd(["dvc", "exp", "show", "--json"], project).stdout)
+    text = json.dumps(shown)
+    assert "risk" in text and "population" in text and "bayes" in text
+    metrics = json.loads((project / "results" / "metrics.json").read_text())
+    assert metrics["n"]["train"] == 50

@@ -109,23 +109,35 @@ def sweep_table(rows: list[tuple[str, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-def task(cfg) -> dict[str, float]:
-    """One job: validate, run the four steps, print the risks; returns the flat metrics."""
-    from hydra.core.hydra_config import HydraConfig
+class StudyCheckFailed(RuntimeError):
+    """A study ran, but some published number was not reproduced (see its report.md)."""
 
-    from ermlab.evaluate import metric_names, risk_table
-    from ermlab.pipeline import run
+
+def task(cfg) -> dict[str, float]:
+    """One job: validate, run the four steps (or a study), print the risks; returns the flat
+    metrics. A user error ends a single run with one line and exit status 2; in a sweep the job
+    is recorded as failed and the others go on."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     config = validate(cfg)
     out_dir = Path(HydraConfig.get().runtime.output_dir)
-    if config.study is not None:
-        return study_task(config, out_dir)
     try:
-        result = run(config, out_dir, os.environ.get(PARENT_RUN_ENV))
+        if config.study is not None:
+            return study_task(config, out_dir)
+        return run_task(config, out_dir)
     except (ValueError, RuntimeError, OSError) as err:
-        # One line for the person; Hydra records the job as failed.
         print(f"ermlab: error: {user_message(err)}", file=sys.stderr)
+        if HydraConfig.get().mode == RunMode.RUN and not os.environ.get("ERMLAB_DEBUG"):
+            sys.exit(EXIT_USER_ERROR)
         raise
+
+
+def run_task(config, out_dir: Path) -> dict[str, float]:
+    from ermlab.evaluate import metric_names, risk_table
+    from ermlab.pipeline import run
+
+    result = run(config, out_dir, os.environ.get(PARENT_RUN_ENV))
     print(risk_table(result.metrics))
     return metric_names(result.metrics)
 
@@ -136,10 +148,11 @@ def study_task(config, out_dir: Path) -> dict[str, float]:
     from ermlab.studies.runner import run_study, study_module, verify_study
 
     results = run_study(config, out_dir)
-    if hasattr(study_module(config.study["name"]), "verify"):
-        passed = verify_study(config, results, out_dir)
-        return {"verify/passed": float(passed)}
-    return {}
+    if not hasattr(study_module(config.study["name"]), "verify"):
+        return {}
+    if not verify_study(config, results, out_dir):
+        raise StudyCheckFailed(f"some published numbers were not reproduced: {out_dir}/report.md")
+    return {"verify/passed": 1.0}
 
 
 @exit_on_user_error("ermlab")

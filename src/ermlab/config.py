@@ -12,6 +12,8 @@ defaults list (``defaults: [linear_schema, _self_]``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -596,10 +598,29 @@ def compose(overrides: list[str] | None = None, config_dir: Path | None = None) 
 
     register_configs()
     try:
-        with initialize_config_dir(str(config_dir or conf_dir()), version_base="1.3"):
+        with _outside_running_app(), initialize_config_dir(
+            str(config_dir or conf_dir()), version_base="1.3"
+        ):
             return hydra_compose(config_name="config", overrides=list(overrides or []))
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError(one_line(err)) from None
+
+
+@contextmanager
+def _outside_running_app() -> Iterator[None]:
+    """Let the compose API run inside the ``ermlab`` Hydra app (a study composes the configs of
+    its sweep points there): Hydra refuses to initialise twice, so the app's global instance is
+    set aside and put back."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    held = GlobalHydra.instance().hydra
+    GlobalHydra.instance().clear()
+    try:
+        yield
+    finally:
+        GlobalHydra.instance().clear()
+        if held is not None:
+            GlobalHydra.instance().initialize(held)
 
 
 def params_yaml_text(cfg: DictConfig) -> str:

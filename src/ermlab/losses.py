@@ -215,8 +215,10 @@ def cross_entropy(y: ArrayLike, proba: ArrayLike, classes: ArrayLike | None = No
         as the probability of the *second* class of a binary problem (sklearn's
         convention), i.e. as columns ``[1 - p, p]``.
     classes : array-like of shape (n_classes,), optional
-        Label of each column of ``proba`` (e.g. an estimator's ``classes_``). If omitted,
-        the labels in ``y`` must already be column indices ``0 .. n_classes - 1``.
+        Label of each column of ``proba`` (e.g. an estimator's ``classes_``); a label of
+        ``y`` that is not in ``classes`` gets probability 0 (hence loss ``-log PROBA_EPS``).
+        If omitted, the labels in ``y`` must already be column indices
+        ``0 .. n_classes - 1``.
 
     Returns
     -------
@@ -241,6 +243,7 @@ def cross_entropy(y: ArrayLike, proba: ArrayLike, classes: ArrayLike | None = No
                 "pass classes= to map labels to columns"
             )
         idx = y_arr.astype(np.intp)
+        known = np.ones(y_arr.shape[0], dtype=bool)
     else:
         cls = np.asarray(classes).reshape(-1)
         if cls.shape[0] != k:
@@ -248,10 +251,10 @@ def cross_entropy(y: ArrayLike, proba: ArrayLike, classes: ArrayLike | None = No
         order = np.argsort(cls, kind="stable")
         pos = np.clip(np.searchsorted(cls[order], y_arr), 0, k - 1)
         idx = order[pos]
-        unknown = cls[idx] != y_arr
-        if np.any(unknown):
-            raise ValueError(f"labels not in classes: {np.unique(y_arr[unknown])[:5].tolist()}")
-    p_true = p[np.arange(y_arr.shape[0]), idx]
+        # A label the model never saw (e.g. a class missing from a small training set) has
+        # predicted probability 0: it costs the clipped maximum rather than raising.
+        known = cls[idx] == y_arr
+    p_true = np.where(known, p[np.arange(y_arr.shape[0]), idx], 0.0)
     return float(np.mean(-np.log(np.maximum(p_true, PROBA_EPS))))
 
 

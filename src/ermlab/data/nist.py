@@ -270,9 +270,13 @@ def _certified(path: Path, lines: list[str], first: int, last: int) -> NistCerti
             res = (int(m.group(1)), *map(_float, m.group(2, 3)))
         elif re.match(r"^\s*(Regression|R-Squared)\b", line):
             raise _fail(path, no, "numbers after the label", line)
-    for value, what in ((coef or None, "'Bk' rows"), (sd, "'Standard Deviation <value>'"),
-                        (r2, "'R-Squared <value>'"), (reg, "an ANOVA 'Regression' row"),
-                        (res, "an ANOVA 'Residual' row")):
+    for value, what in (
+        (coef or None, "'Bk' rows"),
+        (sd, "'Standard Deviation <value>'"),
+        (r2, "'R-Squared <value>'"),
+        (reg, "an ANOVA 'Regression' row"),
+        (res, "an ANOVA 'Residual' row"),
+    ):
         if value is None:
             raise _fail(path, last, f"{what} within certified lines {first} to {last}")
     ks = sorted(coef)
@@ -327,8 +331,12 @@ def read_nist(path: str | Path) -> NistProblem:
     certified = _certified(path, lines, cert_first, cert_last)
     p_total = len(columns) + fit_intercept
     if len(certified.coef) != p_total:
-        raise _fail(path, cert_first, f"{p_total} certified parameters for model '{expr}'",
-                    f"{len(certified.coef)}")
+        raise _fail(
+            path,
+            cert_first,
+            f"{p_total} certified parameters for model '{expr}'",
+            f"{len(certified.coef)}",
+        )
     n_param = _header_int(header, _N_PARAM)
     if n_param is not None and n_param != p_total:
         raise _fail(path, model_at, f"the model to have the header's {n_param} parameters", expr)
@@ -344,8 +352,9 @@ def read_nist(path: str | Path) -> NistProblem:
     data = np.array(rows, dtype=float)
     n_obs = _header_int(header, _N_OBS)
     if n_obs is not None and n_obs != len(data):
-        raise _fail(path, data_first, f"{n_obs} observations as the header says",
-                    f"{len(data)} data lines")
+        raise _fail(
+            path, data_first, f"{n_obs} observations as the header says", f"{len(data)} data lines"
+        )
     x, y = data[:, 1:], data[:, 0]
     design = np.column_stack([x[:, v] ** p for v, p in columns]) if columns else x[:, :0]
     name_line = next((s for s in header if s.startswith("Dataset Name:")), "")

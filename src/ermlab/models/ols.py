@@ -8,16 +8,19 @@ How ``OLS`` solves ``min ||y - A b||² (+ penalty)`` with ``A = [1, Φ]`` (Φ th
    variable are far better conditioned than raw ones (Filip: raw cond ~1e15, ``Z`` ~1e6).
    ``Z = A M`` exactly for an upper-triangular ``M`` (binomial expansion), so raw
    coefficients are ``b = M a``; ``M`` is built in extended precision (``np.longdouble``).
-2. **Blocked TSQR.** ``[Z, y]`` is factored chunk by chunk (Householder QR of the previous R
-   stacked on the next chunk), which is the streaming path (``partial_fit``/``fit_chunks``,
-   memory O(chunk · p)) and also the fast path of ``fit``: LAPACK ``geqrf`` on cache-sized
-   blocks beats one SVD-based ``gelsd`` call on the whole matrix.
-3. **Iterative refinement in the raw basis** (``fit`` only, the data are at hand): residuals
-   ``r = y - A b`` and ``g = Aᵀ r`` are recomputed in extended precision from the raw inputs and
-   corrected by ``δb = M R⁻¹ R⁻ᵀ Mᵀ g`` (corrected semi-normal equations, R from step 2). The
-   fixed point is the least-squares solution of the raw problem to ~longdouble accuracy times
-   the raw condition number; ``R`` only acts as a preconditioner, so the rounding incurred when
-   forming ``Z`` does not matter. Large, well-conditioned problems refine with BLAS in double.
+2. **R factor of [Z, y].** Streaming (``partial_fit``/``fit_chunks``) and small or
+   ill-conditioned ``fit`` problems use a blocked TSQR: Householder QR (LAPACK ``geqrf``) of the
+   previous R stacked on the next chunk, memory O(chunk · p). Large ``fit`` problems whose
+   working basis is well conditioned (cond(Z) ≤ 1e3 after column scaling) take the level-3
+   BLAS route instead: R from the Cholesky factor of ZᵀZ, accumulated chunk by chunk — safe
+   there because step 3 refines its κ²·eps error away, and several times faster than QR.
+3. **Iterative refinement** (``fit`` only, the data are at hand): corrected semi-normal
+   equations ``δ = T R⁻¹ R⁻ᵀ Tᵀ g`` with ``g = Aᵀ(y − A c)``. For small problems (n·p ≤ 4M)
+   and ill-conditioned ones, ``A`` is the *raw* design, ``c = b``, ``T = M`` and the residual is
+   computed in extended precision from the raw inputs: the fixed point is the least-squares
+   solution of the raw problem to ~longdouble accuracy times the raw condition number (R only
+   preconditions, so rounding incurred forming ``Z`` does not matter). Otherwise ``A = Z``,
+   ``c = a``, ``T = I`` in double with BLAS.
 
 Rank is decided on the column-equilibrated R of the working basis, so an ill-conditioned but
 full-rank design (Filip) is not mistaken for a singular one; a truly singular design gets the
@@ -33,14 +36,17 @@ from collections.abc import Iterable
 
 import numpy as np
 import scipy.linalg as sla
+from scipy.linalg.lapack import dgeqrf as _geqrf
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["OLS", "RankDeficientWarning", "slide_formula"]
 
-_CHUNK = 32768  # rows per TSQR block: [R; block] stays in cache (~6 MB at p = 20)
-_EXTENDED_MAX = 1 << 22  # up to n·p this many elements, refine in extended precision anyway
-_EXTENDED_KAPPA = 1e6  # ... and beyond it when the equilibrated raw design is this ill-conditioned
+_CHUNK = 65536  # rows per TSQR block (~11 MB at p = 20)
+_PASS_CHUNK = 16384  # rows per Gram / refinement block: stays in cache for BLAS-2/3 calls
+_REFINE_MAX = 1 << 22  # refine in extended precision when n·p is at most this (cheap) ...
+_REFINE_KAPPA = 1e6  # ... or when the equilibrated raw design is this ill-conditioned
+_GRAM_KAPPA = 1e3  # Cholesky-of-Gram R only when cond(Z) is below this (κ²·eps ≤ 1e-10)
 _MAX_REFINE = 8
 _EPS = np.finfo(np.float64).eps
 _LD = np.longdouble
@@ -81,6 +87,8 @@ def slide_formula(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 def _powers(t: np.ndarray, degree: int, dtype=np.float64) -> np.ndarray:
     """Columns ``t_j, t_j², ..., t_j^degree`` for each column j (j-major), shape (n, k·degree)."""
     t = np.asarray(t, dtype=dtype)
+    if degree == 1:
+        return t
     out = np.empty((*t.shape, degree), dtype=dtype)
     out[..., 0] = t
     for m in range(1, degree):
@@ -149,9 +157,13 @@ class OLS(RegressorMixin, BaseEstimator):
     Inference statistics assume ``alpha == 0``: with a ridge penalty ``stderr_``,
     ``residual_sd_`` and the ANOVA entries are NaN (``r2_`` is still the training R²); for a
     singular design ``stderr_`` is NaN (the coefficients are not estimable).
+    A residual sum of squares below the float64 resolution of y (``RSS ≤ n·(eps·max|y|)²``) is
+    reported as 0, an exact fit: residual SD and standard errors 0, F infinite (as NIST
+    certifies for Wampler1/2).
     After ``partial_fit``/``fit_chunks`` the solution comes from the accumulated R factor alone
     (no refinement pass over the data, which is gone), so it agrees with ``fit`` to ~1e-12 on
-    well-conditioned data; the centring/scaling is fixed by the first chunk.
+    well-conditioned data; the centring/scaling is fixed by the first chunk. ``partial_fit``
+    after ``fit`` continues the same accumulation.
     """
 
     def __init__(self, fit_intercept=True, degree=1, alpha=0.0, penalty="sklearn", rcond=None):
@@ -177,7 +189,8 @@ class OLS(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         self._check_params()
         self._start(X)
-        self._accumulate(X, y)
+        if X.shape[0] * self._M.shape[0] <= _REFINE_MAX or not self._gram(X, y):
+            self._accumulate(X, y)
         self._finalize(X, y)
         return self
 
@@ -253,8 +266,9 @@ class OLS(RegressorMixin, BaseEstimator):
             raise ValueError(f"alpha must be a finite number >= 0, got {a!r}")
         if self.penalty not in ("sklearn", "bishop"):
             raise ValueError(f"penalty must be 'sklearn' or 'bishop', got {self.penalty!r}")
-        if self.rcond is not None and not (isinstance(self.rcond, numbers.Real) and
-                                           0 <= self.rcond < 1):
+        if self.rcond is not None and not (
+            isinstance(self.rcond, numbers.Real) and 0 <= self.rcond < 1
+        ):
             raise ValueError(f"rcond must be None or a number in [0, 1), got {self.rcond!r}")
         if not isinstance(self.fit_intercept, (bool, np.bool_)):
             raise ValueError(f"fit_intercept must be True or False, got {self.fit_intercept!r}")
@@ -262,9 +276,12 @@ class OLS(RegressorMixin, BaseEstimator):
     def _start(self, X: np.ndarray) -> None:
         """Fix the working basis ``t = (x − c) / s`` from X and reset the accumulator."""
         k, d, icpt = X.shape[1], int(self.degree), bool(self.fit_intercept)
+        # c and s only need to make the working basis well conditioned, not be exact: on tall
+        # data a strided sample of ~64k rows does (three full passes would cost more than QR).
+        S = X[:: max(1, len(X) // _CHUNK)]
         # Without an intercept a shift would add a constant the model does not have.
-        c = X.mean(axis=0) if icpt else np.zeros(k)
-        s = np.abs(X - c).max(axis=0) if len(X) else np.ones(k)
+        c = S.mean(axis=0) if icpt else np.zeros(k)
+        s = np.maximum(S.max(axis=0) - c, c - S.min(axis=0))  # max |x - c|
         s[~(s > 0) | ~np.isfinite(s)] = 1.0
         self._shift, self._scale = c, s
         p = k * d + icpt
@@ -282,15 +299,20 @@ class OLS(RegressorMixin, BaseEstimator):
         self._M = M
         self._R = np.zeros((p + 1, p + 1))
         self.n_samples_seen_ = 0
+        self._ymax = 0.0
         self._warned = False
 
-    def _working(self, X: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
-        """Write ``[1, t-powers, y]`` for the rows of X into ``out`` (shape (n, p + 1))."""
+    def _working(self, X: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Write the working design ``Z = [1, t-powers]`` of X's rows into ``out`` (n, p)."""
         icpt = int(self.fit_intercept)
         if icpt:
             out[:, 0] = 1.0
-        out[:, icpt:-1] = _powers((X - self._shift) / self._scale, self.degree)
-        out[:, -1] = y
+        if self.degree == 1:  # in place: no n x k temporaries on the fast path
+            t = np.subtract(X, self._shift, out=out[:, icpt:])
+            np.divide(t, self._scale, out=t)
+        else:
+            out[:, icpt:] = _powers((X - self._shift) / self._scale, self.degree)
+        return out
 
     def _raw(self, X: np.ndarray, dtype) -> np.ndarray:
         """Raw design ``A = [1, Φ(X)]`` (or Φ) in ``dtype``."""
@@ -300,17 +322,51 @@ class OLS(RegressorMixin, BaseEstimator):
         return np.hstack([np.ones((len(X), 1), dtype=dtype), Phi])
 
     def _accumulate(self, X: np.ndarray, y: np.ndarray) -> None:
-        """TSQR: R ← R-factor of [R; Z_chunk, y_chunk], block by block."""
+        """TSQR: R ← R-factor of [R; Z_chunk, y_chunk], block by block (LAPACK geqrf)."""
         q = self._R.shape[0]
-        buf = np.empty((min(_CHUNK, len(X)) + q, q), order="F")
+        buf = None
         for start in range(0, len(X), _CHUNK):
             stop = min(start + _CHUNK, len(X))
             m = stop - start + q
+            if buf is None or buf.shape[0] != m:  # Fortran order: geqrf works in place
+                buf = np.empty((m, q), order="F")
             buf[:q] = self._R
-            self._working(X[start:stop], y[start:stop], buf[q:m])
-            R = sla.qr(buf[:m], mode="r", overwrite_a=True, check_finite=False)[0]
-            self._R = np.triu(R[:q])
+            self._working(X[start:stop], buf[q:, :-1])
+            buf[q:, -1] = y[start:stop]
+            qr, _, _, info = _geqrf(buf, overwrite_a=True)
+            if info != 0:
+                raise np.linalg.LinAlgError(f"LAPACK geqrf failed (info={info})")
+            self._R = np.triu(qr[:q])
         self.n_samples_seen_ += len(X)
+        self._ymax = max(self._ymax, float(np.abs(y).max(initial=0.0)))
+
+    def _gram(self, X: np.ndarray, y: np.ndarray) -> bool:
+        """R factor of [Z, y] from the Cholesky factor of its Gram matrix (level-3 BLAS).
+
+        Returns False (state untouched) when Z is too ill-conditioned for that to be refined
+        back to QR accuracy; the caller then uses TSQR.
+        """
+        p = self._M.shape[0]
+        G = np.zeros((p + 1, p + 1))
+        buf = np.empty((min(_PASS_CHUNK, len(X)), p + 1))
+        for start in range(0, len(X), _PASS_CHUNK):
+            W = buf[: min(_PASS_CHUNK, len(X) - start)]
+            self._working(X[start : start + len(W)], W[:, :p])
+            W[:, p] = y[start : start + len(W)]
+            G += W.T @ W
+        try:
+            Rz = np.linalg.cholesky(G[:p, :p]).T
+        except np.linalg.LinAlgError:
+            return False
+        if _cond(Rz) > _GRAM_KAPPA:
+            return False
+        qty = sla.solve_triangular(Rz, G[:p, p], trans="T")
+        self._R[:p, :p], self._R[:p, p] = Rz, qty
+        # RSS by subtraction is inaccurate near an exact fit; refinement recomputes it.
+        self._R[p, p] = math.sqrt(max(G[p, p] - qty @ qty, 0.0))
+        self.n_samples_seen_ = len(X)
+        self._ymax = max(float(y.max()), -float(y.min()))
+        return True
 
     # ------------------------------------------------------------------ solve
     def _penalty(self) -> tuple[float, np.ndarray]:
@@ -339,6 +395,7 @@ class OLS(RegressorMixin, BaseEstimator):
         self.rank_, self.singular_ = rank, rank < p
         alpha, mask = self._penalty()
 
+        a = None
         if alpha == 0 and self.singular_:
             b = self._min_norm(rank)
             if not self._warned:
@@ -361,21 +418,25 @@ class OLS(RegressorMixin, BaseEstimator):
                 a = sla.solve_triangular(Rz, qty)
             b = M @ a.astype(_LD)
 
-        stats = None
-        if X is not None and Rs is not None:
-            b, stats = self._refine(X, y, b, Rs, alpha, mask)
-        b = b.astype(float)
-        if stats is None:  # from the R factor: RSS(b) = ||Rz a − qty||² + RSS_LS
+        if X is not None and a is not None:
+            # Extended precision costs ~0.3 s per pass at n·p = 2e7 (longdouble has no BLAS):
+            # spend it where it buys digits.
+            extended = X.shape[0] * p <= _REFINE_MAX or self._raw_condition(Rs) > _REFINE_KAPPA
+            b, rss, tss = self._refine(X, y, b if extended else a, Rs, alpha, mask, extended)
+            b = b.astype(float)
+        else:  # from the R factor: RSS(b) = ||Rz a − qty||² + RSS_LS, TSS from y's column
+            b = b.astype(float)
             a = sla.solve_triangular(M.astype(float), b)
             rss = float(np.sum((Rz @ a - qty) ** 2) + rss_ls)
-            ss_y = float(np.sum(R[:, p] ** 2))  # Σy²
-            tss = float(np.sum(R[1:, p] ** 2)) if icpt else ss_y
-        else:
-            rss, tss = stats
+            tss = float(np.sum(R[int(icpt) :, p] ** 2))
+        if rss <= n * (_EPS * self._ymax) ** 2:
+            # Residuals below the float64 resolution of y itself: an exact fit (so residual
+            # SD and standard errors are 0 and F is infinite, as NIST certifies Wampler1/2).
+            rss = 0.0
 
         self.coef_with_intercept_ = b
         self.intercept_ = float(b[0]) if icpt else 0.0
-        self.coef_ = b[int(icpt):].copy()
+        self.coef_ = b[int(icpt) :].copy()
         self._set_stats(rss, tss, Rs, n, p, rank, alpha)
 
     def _min_norm(self, rank: int) -> np.ndarray:
@@ -395,44 +456,62 @@ class OLS(RegressorMixin, BaseEstimator):
         Ra = sla.solve_triangular(M.T, Rz.T, lower=True).T  # R M⁻¹: R factor of the raw design
         return (_truncated_pinv(Ra, rank) @ qty).astype(_LD)
 
-    def _refine(self, X, y, b, Rs, alpha, mask):
-        """Iterative refinement of b on the raw data; returns (b, (RSS, TSS or Σy²))."""
+    def _refine(self, X, y, c, Rs, alpha, mask, extended: bool):
+        """Iterative refinement on the data; returns (b, RSS, TSS or Σy²).
+
+        Corrected semi-normal equations ``c ← c + T (RsᵀRs)⁻¹ Tᵀ (Aᵀr − penalty gradient)``,
+        ``r = y − A c``: raw basis in ``np.longdouble`` (``c = b``, ``T = M``) when ``extended``,
+        else the working basis in double (``c = a``, ``T = I``). Each step contracts the error by
+        ~κ(Rs)²·eps; iteration stops at the rounding level of the working precision (keeping
+        the best iterate once rounding noise dominates).
+        """
         M = self._M
-        p = M.shape[0]
-        n = len(X)
-        # Extended precision costs ~0.3 s per pass at n·p = 2e7; spend it where it buys digits.
-        extended = n * p <= _EXTENDED_MAX or self._raw_condition(Rs) > _EXTENDED_KAPPA
+        Mf = M.astype(float)
         dt = _LD if extended else np.float64
         yd = y.astype(dt)
-        ybar = yd.sum() / n if self.fit_intercept else dt(0)
+        ybar = yd.sum() / len(y) if self.fit_intercept else dt(0)
         pen = (alpha * mask).astype(dt)
+        eps = float(np.finfo(dt).eps)
+        rate = min(1.0, _cond(Rs) ** 2 * _EPS)  # contraction factor per step
         best = None
         for _ in range(_MAX_REFINE):
-            g, rss, tss = self._pass(X, yd, b.astype(dt), ybar, dt)
-            g -= pen * b.astype(dt)  # gradient of the ridge term (zero for OLS)
-            u = sla.solve_triangular(Rs, sla.solve_triangular(Rs, (M.T @ g.astype(_LD)).astype(
-                float), trans="T"))
+            g, rss, tss = self._pass(X, yd, c, ybar, extended)
+            if extended:  # ridge gradient α'Pb in the raw basis; map g to the working basis
+                w = (M.T @ (g - pen * c)).astype(float)
+            else:
+                w = g - Mf.T @ (pen * (Mf @ c))
+            u = sla.solve_triangular(Rs, sla.solve_triangular(Rs, w, trans="T"))
             size = np.linalg.norm(u)
-            scale = np.linalg.norm(sla.solve_triangular(M.astype(float), b.astype(float)))
-            if best is None or size < best[0]:
-                best = (size, b, (float(rss), float(tss)))
-            else:  # no longer contracting: keep the best iterate
+            if best is not None and size >= best[0]:
+                break  # no longer contracting: rounding noise dominates
+            scale = np.linalg.norm(sla.solve_triangular(Mf, c.astype(float)) if extended else c)
+            best = (size, c, float(rss), float(tss))
+            if size <= eps * scale:
                 break
-            if size <= 4 * np.finfo(dt).eps * scale:
+            c = c + (M @ u.astype(_LD) if extended else u)
+            if not extended and size * rate <= eps * scale:
+                # Working basis: the next correction would be below the rounding level, so
+                # stop without another pass. RSS is stationary at the least-squares solution:
+                # this pass's statistics hold for the corrected c to second order. (In the
+                # raw basis M distorts the contraction estimate; small problems just iterate.)
+                best = (size, c, float(rss), float(tss))
                 break
-            b = b + M @ u.astype(_LD)
-        return best[1], best[2]
+        c = best[1]
+        return (c if extended else M @ c.astype(_LD)), best[2], best[3]
 
-    def _pass(self, X, yd, bd, ybar, dt):
-        """One pass over the data: ``g = Aᵀr``, ``RSS = rᵀr``, ``TSS`` for ``r = y − A b``."""
-        p = len(bd)
-        g = np.zeros(p, dtype=dt)
-        rss = dt(0)
-        tss = dt(0)
-        for start in range(0, len(X), _CHUNK):
-            sl = slice(start, start + _CHUNK)
-            A = self._raw(X[sl], dt)
-            r = yd[sl] - A @ bd
+    def _pass(self, X, yd, c, ybar, extended: bool):
+        """One pass over the data: ``g = Aᵀr``, ``RSS = rᵀr``, ``TSS``, with ``r = y − A c``."""
+        dt = yd.dtype
+        g = np.zeros(len(c), dtype=dt)
+        rss = tss = dt.type(0)
+        buf = None if extended else np.empty((min(_PASS_CHUNK, len(X)), len(c)))
+        for start in range(0, len(X), _PASS_CHUNK):
+            sl = slice(start, start + _PASS_CHUNK)
+            if extended:
+                A = self._raw(X[sl], _LD)
+            else:
+                A = self._working(X[sl], buf[: len(yd[sl])])
+            r = yd[sl] - A @ c
             g += A.T @ r
             rss += r @ r
             yc = yd[sl] - ybar
@@ -442,10 +521,7 @@ class OLS(RegressorMixin, BaseEstimator):
     def _raw_condition(self, Rs: np.ndarray) -> float:
         """Condition number of the column-equilibrated raw design, from R and M."""
         with np.errstate(all="ignore"):
-            Ra = sla.solve_triangular(self._M.astype(float).T, Rs.T, lower=True).T
-            Ra = Ra / np.linalg.norm(Ra, axis=0)
-            cond = np.linalg.cond(Ra) if np.all(np.isfinite(Ra)) else np.inf
-        return float(cond) if np.isfinite(cond) else np.inf
+            return _cond(sla.solve_triangular(self._M.astype(float).T, Rs.T, lower=True).T)
 
     def _set_stats(self, rss, tss, Rs, n, p, rank, alpha) -> None:
         icpt = bool(self.fit_intercept)
@@ -457,11 +533,24 @@ class OLS(RegressorMixin, BaseEstimator):
             self.residual_sd_ = nan
             self.stderr_ = np.full(p, nan)
             self.anova_ = dict.fromkeys(
-                ("regression_df", "regression_ss", "regression_ms", "residual_df",
-                 "residual_ss", "residual_ms", "f_statistic"), nan)
+                (
+                    "regression_df",
+                    "regression_ss",
+                    "regression_ms",
+                    "residual_df",
+                    "residual_ss",
+                    "residual_ms",
+                    "f_statistic",
+                ),
+                nan,
+            )
             if alpha == 0:  # saturated fit: df and sums of squares are still meaningful
-                self.anova_.update(regression_df=reg_df, regression_ss=tss - rss,
-                                   residual_df=res_df, residual_ss=rss)
+                self.anova_.update(
+                    regression_df=reg_df,
+                    regression_ss=tss - rss,
+                    residual_df=res_df,
+                    residual_ss=rss,
+                )
             return
         sigma2 = rss / res_df
         self.residual_sd_ = math.sqrt(sigma2)
@@ -484,6 +573,15 @@ class OLS(RegressorMixin, BaseEstimator):
             "residual_ms": sigma2,
             "f_statistic": float(f),
         }
+
+
+def _cond(R: np.ndarray) -> float:
+    """2-norm condition number of R with its columns scaled to unit norm (inf if singular)."""
+    norms = np.linalg.norm(R, axis=0)
+    if not (np.all(np.isfinite(R)) and np.all(norms > 0)):
+        return np.inf
+    sv = np.linalg.svd(R / norms, compute_uv=False)
+    return float(sv[0] / sv[-1]) if sv[-1] > 0 else np.inf
 
 
 def _truncated_pinv(A: np.ndarray, rank: int) -> np.ndarray:

@@ -30,6 +30,7 @@ import math
 import numbers
 import sys
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,15 @@ from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
+
+try:
+    from sklearn.utils.validation import validate_data
+except ImportError:  # scikit-learn < 1.6 (pyproject allows >= 1.4)
+
+    def validate_data(estimator: Any, X: Any, y: Any = "no_validation", **kwargs: Any) -> Any:
+        return estimator._validate_data(X, y, **kwargs)
+
 
 from ermlab.losses import torch_loss
 
@@ -62,6 +71,8 @@ _DEFAULT_LR = {"sgd": 0.1, "adam": 1e-3, "lbfgs": 1.0}
 _LBFGS_TOL = {"float64": (1e-10, 1e-14), "float32": (1e-6, 1e-9)}
 _LBFGS_MAX_ITER = 20
 _LBFGS_MAX_EVAL = 25  # torch's default, max_iter * 5 / 4
+_PREDICT_CHUNK = 65_536  # rows per forward pass in predict
+_SYNC_EVERY = 50  # epochs between host reads of the loss when no stopping rule needs it
 
 
 class TrainingDivergedError(RuntimeError):
@@ -245,8 +256,9 @@ _PARAM_DOCS: dict[str, tuple[str, str]] = {
         '{"sgd", "adam", "lbfgs"}',
         '``"sgd"``: (mini-batch) gradient descent with optional momentum. ``"adam"``: '
         'Adam. ``"lbfgs"``: full-batch L-BFGS with strong-Wolfe line search; one epoch is '
-        f"one call of up to {_LBFGS_MAX_ITER} iterations, training stops once the gradient "
-        "is below tolerance, and ``batch_size`` is ignored.",
+        f"one call of up to {_LBFGS_MAX_ITER} iterations, training stops once a call ends on "
+        "L-BFGS's own convergence tests (gradient or change below tolerance), and "
+        "``batch_size`` is ignored.",
     ),
     "lr": (
         "float > 0 or None",
@@ -372,8 +384,13 @@ class _TorchEstimator(BaseEstimator):
 
     def _config(self) -> _Config:
         hidden = self.hidden_sizes
-        if not isinstance(hidden, tuple | list) or any(
-            isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1 for h in hidden
+        # Any non-string sequence: Hydra hands lists over as omegaconf ListConfig.
+        if (
+            not isinstance(hidden, Sequence)
+            or isinstance(hidden, str)
+            or any(
+                isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1 for h in hidden
+            )
         ):
             raise ValueError(
                 "hidden_sizes must be a tuple of positive ints (() for a linear model); "
@@ -568,6 +585,12 @@ class _TorchEstimator(BaseEstimator):
             return total
 
         history: dict[str, list[Any]] = {"epoch": [], "train_loss": [], "val_loss": []}
+        # Reading a loss on the host waits for the device; when nothing needs it every epoch
+        # (stopping rules, progress bar; L-BFGS syncs anyway) the per-epoch losses stay on
+        # the device and are read, and checked for divergence, in blocks of _SYNC_EVERY.
+        per_epoch = cfg.early_stopping or cfg.tol is not None or bar is not None
+        sync_every = 1 if per_epoch or cfg.optimizer == "lbfgs" else _SYNC_EVERY
+        pending: list[Any] = []
         best, stall, best_state = math.inf, 0, None
         epoch = 0
         try:
@@ -606,18 +629,27 @@ class _TorchEstimator(BaseEstimator):
                         acc.add_(data.detach(), alpha=idx.shape[0])
                     epoch_loss = acc / n_tr
 
-                train_loss = to_raw(float(epoch_loss))
-                if not math.isfinite(train_loss):
-                    raise diverged(epoch, "train loss", train_loss)
+                pending.append(epoch_loss)
+                if len(pending) < sync_every and epoch < cfg.epochs:
+                    continue
+                # One device-to-host copy for all pending epochs.
+                values = torch.stack(pending).tolist() if len(pending) > 1 else [float(epoch_loss)]
+                for e, value in enumerate(values, start=epoch - len(pending) + 1):
+                    train_loss = to_raw(value)
+                    if not math.isfinite(train_loss):
+                        raise diverged(e, "train loss", train_loss)
+                    history["epoch"].append(e)
+                    history["train_loss"].append(train_loss)
+                pending.clear()
                 val_loss = math.nan
                 if Xv is not None:
                     with torch.no_grad():
                         val_loss = to_raw(float(loss_fn(forward(Xv), tv)))
                     if not math.isfinite(val_loss):
                         raise diverged(epoch, "validation loss", val_loss)
-                history["epoch"].append(epoch)
-                history["train_loss"].append(train_loss)
-                history["val_loss"].append(val_loss)
+                history["val_loss"].extend(
+                    [val_loss] * (len(history["epoch"]) - len(history["val_loss"]))
+                )
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{train_loss:.4g}", refresh=False)
@@ -702,9 +734,14 @@ class _TorchEstimator(BaseEstimator):
 
         device, net = self._net()
         dt = getattr(torch, self._arch_[4])
+        outputs = []
         with torch.no_grad():
-            xt = torch.as_tensor((X - self._x_mean_) / self._x_scale_, dtype=dt).to(device)
-            return net(xt).cpu()
+            # Chunks bound the activations' memory on large inputs (e.g. population risks).
+            for start in range(0, X.shape[0], _PREDICT_CHUNK):
+                rows = X[start : start + _PREDICT_CHUNK]
+                xt = torch.as_tensor((rows - self._x_mean_) / self._x_scale_, dtype=dt)
+                outputs.append(net(xt.to(device)).cpu())
+        return torch.cat(outputs) if outputs else torch.empty(0, self._arch_[3], dtype=dt)
 
     def __getstate__(self) -> dict[str, Any]:
         # Copy: BaseEstimator may hand back the live __dict__, which must keep its cache.
@@ -1041,7 +1078,7 @@ class TorchClassifier(ClassifierMixin, _TorchEstimator):
         check_classification_targets(y)
         classes, encoded = np.unique(y, return_inverse=True)
         if classes.shape[0] < 2:
-            raise ValueError(f"y must contain at least 2 classes; got {classes.tolist()}")
+            raise ValueError(f"y must contain at least 2 classes; got 1 class: {classes.tolist()}")
         self.classes_ = classes
         self._fit_network(X, encoded, n_out=1 if classes.shape[0] == 2 else classes.shape[0])
         return self
@@ -1094,6 +1131,7 @@ class TorchClassifier(ClassifierMixin, _TorchEstimator):
         ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 

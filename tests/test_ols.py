@@ -1,0 +1,313 @@
+"""OLS against independent truth: NIST certified values, closed forms, sklearn, pinv."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LinearRegression, Ridge
+
+from ermlab.data.nist import SHIPPED, lre, read_nist, reference_path
+from ermlab.models.ols import OLS, RankDeficientWarning, slide_formula
+
+EXTRA = Path(__file__).parent / "data" / "nist"
+NIST = [*SHIPPED, "Filip", "Wampler3", "Wampler4", "Wampler5"]
+MIN_LRE = 7.0
+
+
+def _problem(name: str):
+    if name in SHIPPED:
+        return read_nist(reference_path(name))
+    path = EXTRA / f"{name}.dat"
+    if not path.exists():
+        pytest.skip(f"{path.name} not in tests/data/nist (not shipped; see README there)")
+    return read_nist(path)
+
+
+def _fit(prob) -> OLS:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RankDeficientWarning)  # Filip must not look singular
+        return OLS(fit_intercept=prob.fit_intercept, degree=prob.degree).fit(prob.x, prob.y)
+
+
+@pytest.mark.parametrize("name", NIST)
+def test_nist_certified_values_to_seven_digits(name: str) -> None:
+    prob = _problem(name)
+    c = prob.certified
+    model = _fit(prob)
+    assert model.rank_ == prob.n_parameters and not model.singular_
+    got = {
+        **{f"B{i}": v for i, v in enumerate(model.coef_with_intercept_)},
+        **{f"SE(B{i})": v for i, v in enumerate(model.stderr_)},
+        "residual SD": model.residual_sd_,
+        "R2": model.r2_,
+    }
+    want = {
+        **{f"B{i}": v for i, v in enumerate(c.coef)},
+        **{f"SE(B{i})": v for i, v in enumerate(c.stderr)},
+        "residual SD": c.residual_sd,
+        "R2": c.r2,
+    }
+    digits = {k: lre(got[k], want[k]) for k in want}
+    bad = {k: round(v, 2) for k, v in digits.items() if v < MIN_LRE}
+    assert not bad, f"{name}: fewer than {MIN_LRE} correct digits: {bad}"
+
+
+@pytest.mark.parametrize("name", NIST)
+def test_nist_anova_table(name: str) -> None:
+    prob = _problem(name)
+    model = _fit(prob)
+    for key, certified in prob.certified.anova.as_dict().items():
+        assert lre(model.anova_[key], certified) >= MIN_LRE, (key, model.anova_[key], certified)
+
+
+def test_filip_defeats_plain_lstsq() -> None:
+    """The Filip test has teeth: numpy's lstsq on the raw design gets no digit right."""
+    prob = _problem("Filip")
+    A = np.column_stack([np.ones(prob.n_observations), prob.design])
+    b = np.linalg.lstsq(A, prob.y, rcond=None)[0]
+    assert min(lre(e, t) for e, t in zip(b, prob.certified.coef, strict=True)) < MIN_LRE
+
+
+def test_design_expansion_matches_reader() -> None:
+    prob = _problem("Filip")
+    model = _fit(prob)
+    np.testing.assert_allclose(model.predict(prob.x), model.intercept_ + prob.design @ model.coef_)
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 4)) * [1.0, 30.0, 0.01, 5.0] + [0.0, 100.0, -2.0, 7.0]
+    y = X @ np.array([1.5, -0.2, 40.0, 0.3]) + 5.0 + rng.standard_normal(300)
+    return X, y
+
+
+def _r2(fitted, X, y, centred: bool) -> float:
+    """Centred R² with an intercept, uncentred 1 − RSS/Σy² without (the NIST convention)."""
+    rss = np.sum((y - fitted.predict(X)) ** 2)
+    return float(1 - rss / np.sum((y - y.mean()) ** 2 if centred else y**2))
+
+
+def _rel(a, b) -> float:
+    a, b = np.atleast_1d(a), np.atleast_1d(b)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
+
+
+def test_one_predictor_equals_slide_formula_and_sklearn(data) -> None:
+    X, y = data
+    x = X[:, 3]
+    theta0, theta1 = slide_formula(x, y)
+    model = OLS().fit(x[:, None], y)
+    assert _rel(model.intercept_, theta0) < 1e-10 and _rel(model.coef_[0], theta1) < 1e-10
+    sk = LinearRegression().fit(x[:, None], y)
+    assert _rel(model.coef_, sk.coef_) < 1e-10 and _rel(model.intercept_, sk.intercept_) < 1e-10
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_equals_sklearn_linear_regression(data, fit_intercept) -> None:
+    X, y = data
+    model = OLS(fit_intercept=fit_intercept).fit(X, y)
+    sk = LinearRegression(fit_intercept=fit_intercept).fit(X, y)
+    assert _rel(model.coef_, sk.coef_) < 1e-10
+    assert abs(model.intercept_ - sk.intercept_) <= 1e-10 * max(1.0, abs(sk.intercept_))
+    np.testing.assert_allclose(model.predict(X), sk.predict(X), rtol=1e-12)
+    assert model.r2_ == pytest.approx(_r2(sk, X, y, fit_intercept), rel=1e-12)
+    if fit_intercept:
+        # Textbook standard errors from (AᵀA)⁻¹, on this well-conditioned design.
+        A = np.column_stack([np.ones(len(y)), X])
+        resid = y - A @ np.concatenate([[sk.intercept_], sk.coef_])
+        s2 = resid @ resid / (len(y) - A.shape[1])
+        se = np.sqrt(s2 * np.diag(np.linalg.inv(A.T @ A)))
+        assert _rel(model.stderr_, se) < 1e-8
+        assert model.anova_["residual_df"] == len(y) - 5
+        assert model.anova_["regression_ss"] + model.anova_["residual_ss"] == pytest.approx(
+            np.sum((y - y.mean()) ** 2), rel=1e-12
+        )
+
+
+def _paths(monkeypatch) -> list[str]:
+    """Record which R-factor route ``fit`` takes ("gram" or "tsqr")."""
+    taken: list[str] = []
+    for name, label in (("_gram", "gram"), ("_accumulate", "tsqr")):
+        method = getattr(OLS, name)
+        monkeypatch.setattr(
+            OLS, name, lambda self, *a, _m=method, _l=label: taken.append(_l) or _m(self, *a)
+        )
+    return taken
+
+
+def test_large_input_takes_the_gram_path(monkeypatch) -> None:
+    taken = _paths(monkeypatch)
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((140_000, 30))  # n·p above the refinement threshold, 3 chunks
+    y = X @ rng.standard_normal(30) + 2.0 + rng.standard_normal(len(X))
+    model = OLS().fit(X, y)
+    assert taken == ["gram"]
+    sk = LinearRegression().fit(X, y)
+    assert _rel(model.coef_, sk.coef_) < 1e-10 and _rel(model.intercept_, sk.intercept_) < 1e-10
+    assert model.r2_ == pytest.approx(sk.score(X, y), rel=1e-12)
+    stream = OLS().fit_chunks(
+        (X[i : i + 50_000], y[i : i + 50_000]) for i in range(0, len(y), 50_000)
+    )
+    assert _rel(stream.coef_, model.coef_) < 1e-10 and _rel(stream.stderr_, model.stderr_) < 1e-10
+
+
+def test_large_polynomial_takes_the_gram_path(monkeypatch) -> None:
+    taken = _paths(monkeypatch)
+    rng = np.random.default_rng(4)
+    x = rng.uniform(2.0, 3.0, size=(700_000, 2))  # n·p = 4.9e6: beyond the small regime
+    y = 1.0 + x @ [0.5, -1.0] + 0.3 * x[:, 0] ** 3 + rng.standard_normal(len(x))
+    model = OLS(degree=3).fit(x, y)
+    assert taken == ["gram"]
+    Phi = np.column_stack([x[:, [0]] ** np.arange(1, 4), x[:, [1]] ** np.arange(1, 4)])
+    sk = LinearRegression().fit(Phi, y)
+    assert _rel(model.coef_, sk.coef_) < 1e-8 and _rel(model.intercept_, sk.intercept_) < 1e-8
+
+
+def test_tiled_filip_takes_the_ill_conditioned_large_path(monkeypatch) -> None:
+    """Filip repeated 4700 times has Filip's solution; n·p is beyond the small-data regime,
+    but cond(Z) ~ 2e3 sends it to TSQR and the raw cond ~5e9 to extended refinement."""
+    prob = _problem("Filip")
+    taken = _paths(monkeypatch)
+    reps = 4700
+    model = OLS(degree=10).fit(np.tile(prob.x, (reps, 1)), np.tile(prob.y, reps))
+    assert taken == ["gram", "tsqr"]
+    got = model.coef_with_intercept_
+    assert min(lre(e, t) for e, t in zip(got, prob.certified.coef, strict=True)) >= MIN_LRE
+    rss = prob.certified.residual_sd**2 * 71 * reps
+    assert lre(model.residual_sd_, math.sqrt(rss / (82 * reps - 11))) >= MIN_LRE
+
+
+@pytest.mark.parametrize("alpha", [1e-3, 1.0, 250.0])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_ridge_sklearn_convention_equals_sklearn_ridge(data, alpha, fit_intercept) -> None:
+    X, y = data
+    model = OLS(alpha=alpha, fit_intercept=fit_intercept).fit(X, y)
+    sk = Ridge(alpha=alpha, fit_intercept=fit_intercept, solver="svd").fit(X, y)
+    assert _rel(model.coef_, sk.coef_) < 1e-9
+    assert abs(model.intercept_ - sk.intercept_) <= 1e-9 * max(1.0, abs(sk.intercept_))
+    assert np.isnan(model.stderr_).all() and math.isnan(model.residual_sd_)
+    assert model.r2_ == pytest.approx(_r2(sk, X, y, fit_intercept), rel=1e-10)
+
+
+@pytest.mark.parametrize("ln_lambda", [-18.0, -5.0, 0.0])
+def test_bishop_convention(ln_lambda) -> None:
+    """PRML: E(w) = ½Σ(y−t)² + (Nλ/2)‖w‖², w0 penalised ⇔ Ridge(Nλ) on [1, x, ..., x^M]."""
+    rng = np.random.default_rng(7)
+    n, degree, lam = 10, 9, math.exp(ln_lambda)
+    x = np.linspace(0.0, 1.0, n)
+    t = np.sin(2 * np.pi * x) + 0.3 * rng.standard_normal(n)
+    model = OLS(alpha=lam, penalty="bishop", degree=degree).fit(x[:, None], t)
+    Phi = np.vander(x, degree + 1, increasing=True)
+    sk = Ridge(alpha=n * lam, fit_intercept=False, solver="svd").fit(Phi, t)
+    assert _rel(model.coef_with_intercept_, sk.coef_) < 1e-7
+    if ln_lambda >= -5:  # well-conditioned: the normal equations are an independent check
+        w = np.linalg.solve(Phi.T @ Phi + n * lam * np.eye(degree + 1), Phi.T @ t)
+        assert _rel(model.coef_with_intercept_, w) < 1e-9
+    # Table 1.2's point: a small penalty tames the M = 9 coefficients.
+    assert np.abs(model.coef_).max() < np.abs(OLS(degree=degree).fit(x[:, None], t).coef_).max()
+
+
+def _one_warning(fit):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = fit()
+    ours = [w for w in caught if issubclass(w.category, RankDeficientWarning)]
+    assert len(ours) == 1, [str(w.message) for w in caught]
+    assert "rank deficient" in str(ours[0].message)
+    return model
+
+
+def test_duplicated_column_gives_min_norm_solution(data) -> None:
+    X, y = data
+    Xd = np.column_stack([X, X[:, 1]])
+    model = _one_warning(lambda: OLS().fit(Xd, y))
+    assert model.singular_ and model.rank_ == 5
+    Xc = Xd - Xd.mean(axis=0)
+    w = np.linalg.pinv(Xc) @ (y - y.mean())
+    assert _rel(model.coef_, w) < 1e-9
+    assert model.coef_[1] == pytest.approx(model.coef_[4], rel=1e-9)  # the split is even
+    np.testing.assert_allclose(model.predict(Xd), OLS().fit(X, y).predict(X), rtol=1e-10)
+    assert np.isnan(model.stderr_).all() and model.anova_["residual_df"] == len(y) - 5
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_fewer_rows_than_columns(fit_intercept) -> None:
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((6, 12)), rng.standard_normal(6)
+    model = _one_warning(lambda: OLS(fit_intercept=fit_intercept).fit(X, y))
+    assert model.singular_ and model.rank_ == 6
+    if fit_intercept:
+        w = np.linalg.pinv(X - X.mean(axis=0)) @ (y - y.mean())
+        assert model.intercept_ == pytest.approx(y.mean() - X.mean(axis=0) @ w, rel=1e-9)
+    else:
+        w = np.linalg.pinv(X) @ y
+    assert _rel(model.coef_, w) < 1e-9
+    np.testing.assert_allclose(model.predict(X), y, atol=1e-12)  # interpolates
+
+
+def test_streaming_agrees_with_fit(data) -> None:
+    X, y = data
+    ref = OLS(degree=2).fit(X, y)
+    stream = OLS(degree=2)
+    for start in range(0, len(y), 37):
+        stream.partial_fit(X[start : start + 37], y[start : start + 37])
+    chunks = OLS(degree=2).fit_chunks((X[i : i + 64], y[i : i + 64]) for i in range(0, 300, 64))
+    for model in (stream, chunks):
+        assert model.n_samples_seen_ == len(y)
+        assert _rel(model.coef_, ref.coef_) < 1e-10
+        assert _rel(model.intercept_, ref.intercept_) < 1e-10
+        assert _rel(model.stderr_, ref.stderr_) < 1e-10
+        assert _rel(model.residual_sd_, ref.residual_sd_) < 1e-10
+        assert _rel(model.r2_, ref.r2_) < 1e-12
+
+
+def test_streaming_warns_once_while_rank_deficient() -> None:
+    rng = np.random.default_rng(2)
+    X, y = rng.standard_normal((100, 8)), rng.standard_normal(100)
+
+    def stream():
+        model = OLS()
+        for rows in (slice(0, 3), slice(3, 6), slice(6, None)):  # singular until the third
+            model.partial_fit(X[rows], y[rows])
+        return model
+
+    model = _one_warning(stream)
+    assert not model.singular_
+
+
+def test_bad_parameters_raise_naming_them(data) -> None:
+    X, y = data
+    for params, name in [
+        ({"degree": 0}, "degree"),
+        ({"degree": 1.5}, "degree"),
+        ({"alpha": -1.0}, "alpha"),
+        ({"alpha": float("inf")}, "alpha"),
+        ({"penalty": "l1"}, "penalty"),
+        ({"rcond": 2.0}, "rcond"),
+        ({"fit_intercept": "yes"}, "fit_intercept"),
+    ]:
+        with pytest.raises(ValueError, match=rf"^{name} must be") as info:
+            OLS(**params).fit(X, y)
+        assert "\n" not in str(info.value)
+    Xn = X.copy()
+    Xn[3, 1] = np.nan
+    with pytest.raises(ValueError):
+        OLS().fit(Xn, y)
+    with pytest.raises(ValueError):
+        OLS().fit(X, y).predict(X[:, :2])
+
+
+def test_sklearn_api(data) -> None:
+    X, y = data
+    model = clone(OLS(degree=3, alpha=0.5, penalty="bishop"))
+    assert model.get_params()["degree"] == 3
+    model.fit(X, y)
+    assert model.coef_.shape == (12,) and model.n_features_in_ == 4
+    assert model.predict(X).shape == (300,)
+    assert model.score(X, y) == pytest.approx(model.r2_, rel=1e-12)
