@@ -23,7 +23,6 @@ from ermlab.config import (
     GaussianClassesConfig,
     HeteroscedasticSourceConfig,
     InputDistConfig,
-    LinearSourceConfig,
     LogisticSourceConfig,
     PolynomialSourceConfig,
     TwoMoonsSourceConfig,
@@ -360,7 +359,9 @@ def test_two_gaussians_closed_form_equals_monte_carlo():
     assert source.mahalanobis() == pytest.approx(delta, rel=1e-12)
     pi0, pi1 = cfg.priors
     c = math.log(pi1 / pi0)
-    closed = pi0 * stats.norm.cdf(-delta / 2 + c / delta) + pi1 * stats.norm.cdf(-delta / 2 - c / delta)
+    closed = pi0 * stats.norm.cdf(-delta / 2 + c / delta) + pi1 * stats.norm.cdf(
+        -delta / 2 - c / delta
+    )
     assert source.bayes_risk("zero_one") == pytest.approx(closed, rel=1e-12)
     mc = source._mc_risks(N_MC)
     for loss in CLASSIFICATION_LOSSES:
@@ -376,32 +377,42 @@ def test_xor_bayes_risk_is_flip():
         assert source.bayes_risk("cross_entropy") == pytest.approx(expected, abs=1e-15)
 
 
-def test_regression_bayes_risks_against_independent_quadrature():
+def _expect(f, law) -> float:
+    """E f(x) for x ~ law (a frozen scipy distribution) by scipy.integrate.quad, split at the
+    kink x = 0 of |x|, over the range holding all but 2e-15 of the mass."""
+    lo, hi = law.ppf(1e-15), law.isf(1e-15)
+    pieces = [(lo, 0.0), (0.0, hi)] if lo < 0 < hi else [(lo, hi)]
+    return sum(
+        integrate.quad(lambda x: f(x) * law.pdf(x), u, v, epsabs=1e-13, limit=200)[0]
+        for u, v in pieces
+    )
+
+
+@pytest.mark.parametrize("a, b", [(0.1, 0.5), (0.0, 0.8), (0.4, 0.0)])
+@pytest.mark.parametrize("dist", ["uniform", "normal"])
+def test_regression_bayes_risks_against_independent_quadrature(dist: str, a: float, b: float):
     """Closed forms (uniform x) and quadrature (normal x) against scipy.integrate.quad of
     sd(x)², sd(x) and log sd(x) over p(x), to 1e-9."""
-    for x_cfg, law in (
-        (InputDistConfig(dist="uniform", low=[-0.5], high=[2.0]), stats.uniform(-0.5, 2.5)),
-        (InputDistConfig(mean=[0.7], sd=[1.3]), stats.norm(0.7, 1.3)),
-    ):
-        for a, b in ((0.1, 0.5), (0.0, 0.8), (0.4, 0.0)):
-            cfg = HeteroscedasticSourceConfig(x=x_cfg, noise_sd=a, noise_slope=b)
-            source = HeteroscedasticSource(cfg)
-            lo, hi = law.ppf(1e-15), law.isf(1e-15)
+    if dist == "uniform":
+        x_cfg = InputDistConfig(dist="uniform", low=[-0.5], high=[2.0])
+        law = stats.uniform(-0.5, 2.5)
+    else:
+        x_cfg, law = InputDistConfig(mean=[0.7], sd=[1.3]), stats.norm(0.7, 1.3)
+    source = HeteroscedasticSource(HeteroscedasticSourceConfig(x=x_cfg, noise_sd=a, noise_slope=b))
 
-            def expect(f, lo=lo, hi=hi, law=law):
-                pieces = [(lo, 0.0), (0.0, hi)] if lo < 0 < hi else [(lo, hi)]
-                return sum(integrate.quad(lambda x: f(x) * law.pdf(x), u, v, epsabs=1e-13,
-                                          limit=200)[0] for u, v in pieces)
+    def sd(x: float) -> float:
+        return a + b * abs(x)
 
-            sd = lambda x, a=a, b=b: a + b * abs(x)  # noqa: E731
-            assert source.bayes_risk("mse") == pytest.approx(expect(lambda x: sd(x) ** 2),
-                                                             abs=1e-9)
-            assert source.bayes_risk("mae") == pytest.approx(
-                expect(sd) * math.sqrt(2 / math.pi), abs=1e-9)
-            nll = 0.5 * math.log(2 * math.pi) + 0.5 + expect(lambda x: math.log(sd(x)))
-            assert source.bayes_risk("gaussian_nll") == pytest.approx(nll, abs=1e-8)
-    assert HeteroscedasticSource(HeteroscedasticSourceConfig(noise_sd=0.0, noise_slope=0.0)
-                                 ).bayes_risk("gaussian_nll") is None
+    assert source.bayes_risk("mse") == pytest.approx(_expect(lambda x: sd(x) ** 2, law), abs=1e-9)
+    mae = _expect(sd, law) * math.sqrt(2 / math.pi)
+    assert source.bayes_risk("mae") == pytest.approx(mae, abs=1e-9)
+    nll = 0.5 * math.log(2 * math.pi) + 0.5 + _expect(lambda x: math.log(sd(x)), law)
+    assert source.bayes_risk("gaussian_nll") == pytest.approx(nll, abs=1e-8)
+
+
+def test_heteroscedastic_without_noise_has_no_nll():
+    source = HeteroscedasticSource(HeteroscedasticSourceConfig(noise_sd=0.0, noise_slope=0.0))
+    assert source.bayes_risk("mse") == 0.0 and source.bayes_risk("gaussian_nll") is None
 
 
 def test_logistic_cross_entropy_against_gauss_hermite():
