@@ -26,12 +26,15 @@ MAIN_LOSS = {"regression": "mse", "classification": "zero_one"}
 def risks(estimator, X: np.ndarray, y: np.ndarray, task: str, noise_var: float = 1.0):
     """Every risk of ``estimator`` that applies to ``task`` on (X (n, p), y (n,)).
 
-    ``noise_var`` is the variance the regression Gaussian NLL uses.
+    The regression Gaussian NLL uses the estimator's own predictive variance when it has one
+    (``predict_var``, shape (n,): a model fitted by Gaussian NLL), else ``noise_var``.
     """
     y_pred = estimator.predict(X)
     if task == "classification":
         proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
         return losses.classification_risks(y, y_pred, proba, getattr(estimator, "classes_", None))
+    if hasattr(estimator, "predict_var"):
+        noise_var = estimator.predict_var(X)
     return losses.regression_risks(y, y_pred, noise_var)
 
 

@@ -50,7 +50,8 @@ def plot_fit(estimator, train: Dataset, test: Dataset, source: Population | None
         ax.plot([both.min(), both.max()], [both.min(), both.max()], "k--", lw=1)
         ax.set_xlabel(f"observed {train.target_name}")
         ax.set_ylabel(f"predicted {train.target_name}")
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
     _save(fig, path)
 
 
