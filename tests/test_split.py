@@ -288,3 +288,17 @@ def test_split_yaml_composes(option: str, kind: str) -> None:
         assert config.split.rule == "range"
     if option == "biased":
         assert config.split.on == "x"  # YAML 1.1 would read a bare `on` key as true
+
+
+def test_a_grid_design_needs_the_fixed_design_split():
+    from ermlab.config import ConfigError, compose, validate
+    from ermlab.data import generate
+    from ermlab.split import split
+
+    config = validate(compose(["data=bishop"]))
+    dataset, source = generate(config.data, config.seed)
+    with pytest.raises(ConfigError, match="use split=fixed_design"):
+        split(dataset, config.split, config.seed, source)
+    fixed = validate(compose(["data=bishop", "split=fixed_design"]))
+    train, _ = split(dataset, fixed.split, fixed.seed, source)
+    np.testing.assert_allclose(train.X[:, 0], np.linspace(0, 1, 10))

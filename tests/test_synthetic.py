@@ -99,8 +99,15 @@ def test_every_kind_is_registered_and_implements_the_protocol():
         "xor",
         "two_moons",
     }
-    for name in ("height_weight", "polynomial", "heteroscedastic", "logistic",
-                 "gaussian_classes", "xor", "two_moons"):
+    for name in (
+        "height_weight",
+        "polynomial",
+        "heteroscedastic",
+        "logistic",
+        "gaussian_classes",
+        "xor",
+        "two_moons",
+    ):
         source = source_of(name)
         assert isinstance(source, Population)
         assert source.task in ("regression", "classification")
@@ -137,8 +144,9 @@ def test_polynomial_inputs_uniform_noise_normal():
 
 
 def test_polynomial_poly_function():
-    cfg = PolynomialSourceConfig(function="poly", coef=[1.0, -2.0, 0.5], low=-1.0, high=3.0,
-                                 noise_sd=0.1)
+    cfg = PolynomialSourceConfig(
+        function="poly", coef=[1.0, -2.0, 0.5], low=-1.0, high=3.0, noise_sd=0.1
+    )
     X, t = PolynomialSource(cfg).sample(50_000, rng(3))
     x = X[:, 0]
     assert stats.kstest(x, stats.uniform(-1, 4).cdf).pvalue > P_MIN
@@ -147,10 +155,14 @@ def test_polynomial_poly_function():
 
 @pytest.mark.parametrize("dist", ["uniform", "normal"])
 def test_heteroscedastic_noise_scales_with_abs_x(dist: str):
-    x_cfg = (InputDistConfig(dist="uniform", low=[-2.0], high=[2.0]) if dist == "uniform"
-             else InputDistConfig(mean=[0.5], sd=[1.5]))
-    cfg = HeteroscedasticSourceConfig(x=x_cfg, intercept=1.0, slope=-2.0, noise_sd=0.2,
-                                      noise_slope=0.7)
+    x_cfg = (
+        InputDistConfig(dist="uniform", low=[-2.0], high=[2.0])
+        if dist == "uniform"
+        else InputDistConfig(mean=[0.5], sd=[1.5])
+    )
+    cfg = HeteroscedasticSourceConfig(
+        x=x_cfg, intercept=1.0, slope=-2.0, noise_sd=0.2, noise_slope=0.7
+    )
     X, y = HeteroscedasticSource(cfg).sample(100_000, rng(4))
     x = X[:, 0]
     law = stats.uniform(-2, 4) if dist == "uniform" else stats.norm(0.5, 1.5)
@@ -205,13 +217,14 @@ def test_gaussian_classes_log_likelihood_matches_scipy():
     cfg = conf_data("three_gaussians")
     source = GaussianClassesSource(cfg)
     X = rng(7).normal(size=(500, 2)) * 3
-    expected = np.column_stack([
-        stats.multivariate_normal(cfg.means[c], cfg.covs[c]).logpdf(X) for c in range(3)
-    ])
+    expected = np.column_stack(
+        [stats.multivariate_normal(cfg.means[c], cfg.covs[c]).logpdf(X) for c in range(3)]
+    )
     np.testing.assert_allclose(source.log_likelihood(X), expected, rtol=1e-12, atol=1e-12)
     joint = np.exp(expected) * np.asarray(cfg.priors)
-    np.testing.assert_allclose(source.bayes_proba(X), joint / joint.sum(1, keepdims=True),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        source.bayes_proba(X), joint / joint.sum(1, keepdims=True), atol=1e-12
+    )
 
 
 def test_xor_inputs_and_flips():
@@ -221,8 +234,9 @@ def test_xor_inputs_and_flips():
         assert stats.kstest(X[:100_000, j], stats.uniform(-1, 2).cdf).pvalue > P_MIN
     clean = (X[:, 0] * X[:, 1] > 0).astype(int)
     flipped = int(np.sum(y != clean))
-    assert stats.chisquare([flipped, len(y) - flipped], [0.15 * len(y), 0.85 * len(y)]).pvalue \
-        > P_MIN
+    assert (
+        stats.chisquare([flipped, len(y) - flipped], [0.15 * len(y), 0.85 * len(y)]).pvalue > P_MIN
+    )
     X0, y0 = XorSource(XorSourceConfig(flip=0.0)).sample(10_000, rng(8))
     np.testing.assert_array_equal(y0, (X0[:, 0] * X0[:, 1] > 0).astype(int))
 
@@ -289,18 +303,32 @@ BAYES_CASES = {
     "house_price": lambda: source_of("house_price"),
     "polynomial": lambda: source_of("polynomial"),
     "heteroscedastic_uniform": lambda: source_of("heteroscedastic"),
-    "heteroscedastic_normal": lambda: HeteroscedasticSource(HeteroscedasticSourceConfig(
-        x=InputDistConfig(mean=[0.5], sd=[1.5]), noise_sd=0.2, noise_slope=0.7)),
-    "heteroscedastic_zero_floor": lambda: HeteroscedasticSource(HeteroscedasticSourceConfig(
-        x=InputDistConfig(mean=[-0.3], sd=[1.0]), noise_sd=0.0, noise_slope=1.0)),
+    "heteroscedastic_normal": lambda: HeteroscedasticSource(
+        HeteroscedasticSourceConfig(
+            x=InputDistConfig(mean=[0.5], sd=[1.5]), noise_sd=0.2, noise_slope=0.7
+        )
+    ),
+    "heteroscedastic_zero_floor": lambda: HeteroscedasticSource(
+        HeteroscedasticSourceConfig(
+            x=InputDistConfig(mean=[-0.3], sd=[1.0]), noise_sd=0.0, noise_slope=1.0
+        )
+    ),
     "logistic_normal": lambda: source_of("logistic"),
-    "logistic_uniform_mc": lambda: LogisticSource(LogisticSourceConfig(
-        x=InputDistConfig(dist="uniform", low=[-1.0, -2.0], high=[2.0, 1.0]),
-        intercept=-0.3, coef=[1.5, 2.0])),
+    "logistic_uniform_mc": lambda: LogisticSource(
+        LogisticSourceConfig(
+            x=InputDistConfig(dist="uniform", low=[-1.0, -2.0], high=[2.0, 1.0]),
+            intercept=-0.3,
+            coef=[1.5, 2.0],
+        )
+    ),
     "gaussian_two_shared": lambda: source_of("gaussian_classes"),
-    "gaussian_two_own_covs_mc": lambda: GaussianClassesSource(GaussianClassesConfig(
-        priors=[0.35, 0.65], means=[[0.0, 0.0], [1.0, 1.0]],
-        covs=[[[1.0, 0.2], [0.2, 0.5]], [[2.0, 0.0], [0.0, 1.0]]])),
+    "gaussian_two_own_covs_mc": lambda: GaussianClassesSource(
+        GaussianClassesConfig(
+            priors=[0.35, 0.65],
+            means=[[0.0, 0.0], [1.0, 1.0]],
+            covs=[[[1.0, 0.2], [0.2, 0.5]], [[2.0, 0.0], [0.0, 1.0]]],
+        )
+    ),
     "three_gaussians_mc": lambda: source_of("three_gaussians"),
     "xor": lambda: source_of("xor"),
     "two_moons_mc": lambda: source_of("two_moons"),
@@ -427,12 +455,23 @@ def test_logistic_cross_entropy_against_gauss_hermite():
     p = special.expit(mean + math.sqrt(2) * sd * z)
     entropy = special.entr(p) + special.entr(1 - p)  # entr(q) = −q log q, 0 at q = 0
     assert source.bayes_risk("cross_entropy") == pytest.approx(
-        weights @ entropy / math.sqrt(math.pi), abs=1e-10)
+        weights @ entropy / math.sqrt(math.pi), abs=1e-10
+    )
 
 
 # ----------------------------------------------------------------- seeds, grids, chunks
-@pytest.mark.parametrize("name", ["house_price", "polynomial", "heteroscedastic", "logistic",
-                                  "three_gaussians", "xor", "two_moons"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "house_price",
+        "polynomial",
+        "heteroscedastic",
+        "logistic",
+        "three_gaussians",
+        "xor",
+        "two_moons",
+    ],
+)
 def test_same_seed_same_data(name: str):
     source = source_of(name)
     a = source.sample(500, rng(11))
@@ -454,13 +493,15 @@ def test_grid_is_evenly_spaced_with_endpoints():
     normal = source_of("height_weight").grid(61)[:, 0]
     assert normal[0] == pytest.approx(140.0) and normal[-1] == pytest.approx(200.0)
     np.testing.assert_allclose(np.diff(normal), 1.0, rtol=1e-12)
-    one_input_logistic = LogisticSource(LogisticSourceConfig(
-        features=["x"], coef=[1.0], x=InputDistConfig(dist="uniform", low=[0.0], high=[4.0])))
+    one_input_logistic = LogisticSource(
+        LogisticSourceConfig(
+            features=["x"], coef=[1.0], x=InputDistConfig(dist="uniform", low=[0.0], high=[4.0])
+        )
+    )
     np.testing.assert_allclose(one_input_logistic.grid(3)[:, 0], [0.0, 2.0, 4.0])
 
 
-@pytest.mark.parametrize("name", ["house_price", "logistic", "three_gaussians", "xor",
-                                  "two_moons"])
+@pytest.mark.parametrize("name", ["house_price", "logistic", "three_gaussians", "xor", "two_moons"])
 def test_grid_refuses_multi_input_sources_in_one_line(name: str):
     with pytest.raises(DataError) as info:
         source_of(name).grid(10)
@@ -487,8 +528,9 @@ def test_sample_train_honours_design():
     assert stats.kstest(Xs[:, 0], stats.uniform(0, 1).cdf).pvalue > P_MIN
 
 
-@pytest.mark.parametrize("name", ["house_price", "heteroscedastic", "logistic", "three_gaussians",
-                                  "xor", "two_moons"])
+@pytest.mark.parametrize(
+    "name", ["house_price", "heteroscedastic", "logistic", "three_gaussians", "xor", "two_moons"]
+)
 def test_sample_chunks(name: str):
     source = source_of(name)
     chunks = list(source.sample_chunks(2_500, rng(16), chunk=1_000))
@@ -499,7 +541,7 @@ def test_sample_chunks(name: str):
     again = list(source.sample_chunks(2_500, rng(16), chunk=1_000))
     np.testing.assert_array_equal(X, np.concatenate([c[0] for c in again]))
     # One chunk is exactly the one-shot draw.
-    (X1, y1), = source.sample_chunks(800, rng(17), chunk=1_000)
+    ((X1, y1),) = source.sample_chunks(800, rng(17), chunk=1_000)
     X2, y2 = source.sample(800, rng(17))
     np.testing.assert_array_equal(X1, X2)
     np.testing.assert_array_equal(y1, y2)
@@ -518,8 +560,9 @@ def test_sample_chunks_have_the_right_distribution():
         assert stats.kstest(X[:, j], stats.norm(cfg.x.mean[j], cfg.x.sd[j]).cdf).pvalue > P_MIN
     noise = y - source.bayes_predict(X)
     assert stats.kstest(noise / cfg.noise_sd, "norm").pvalue > P_MIN
-    labels = np.concatenate([
-        c[1] for c in source_of("xor").sample_chunks(100_000, rng(19), chunk=9_999)])
+    labels = np.concatenate(
+        [c[1] for c in source_of("xor").sample_chunks(100_000, rng(19), chunk=9_999)]
+    )
     assert stats.binomtest(int(labels.sum()), len(labels), 0.5).pvalue > P_MIN
 
 

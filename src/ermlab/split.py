@@ -309,6 +309,13 @@ def split(
         class (see :func:`require_two_classes`).
     """
     kind = getattr(cfg, "kind", "random")
+    if getattr(source, "design", None) == "grid" and kind != "fixed_design":
+        # Only the fixed-design split draws training inputs on the grid; any other split would
+        # silently train on i.i.d. inputs.
+        raise ConfigError(
+            f"split.kind={kind!r} is not allowed with data.design=grid: the grid fixes the "
+            "training inputs, use split=fixed_design (or data.design=uniform)"
+        )
     gen = rng(seed, "split")
     if kind in ("random", "k_fold", "biased"):
         train_idx, test_idx = _random_partition(len(dataset), n_test_for(cfg, dataset), gen)

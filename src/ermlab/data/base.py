@@ -90,7 +90,8 @@ class Dataset:
 class Population(Protocol):
     """A synthetic source: it knows p(x) and p(y|x).
 
-    ``task`` is ``"regression"`` or ``"classification"`` (labels 0..k−1, ``classes`` = arange(k)).
+    ``task`` is ``"regression"`` or ``"classification"``; a classification source also has
+    ``classes`` (= arange(k), labels 0..k−1) and ``bayes_proba(X)`` (n, k), the posterior.
     """
 
     task: str
@@ -103,7 +104,9 @@ class Population(Protocol):
     def sample_chunks(
         self, n: int, rng: np.random.Generator, chunk: int = 1_000_000
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The same draw as consecutive chunks of at most ``chunk`` rows (bounded memory)."""
+        """``n`` i.i.d. points as consecutive chunks of at most ``chunk`` rows (bounded memory):
+        the same distribution as :meth:`sample`, deterministic for a seed and chunk size, and
+        the very same numbers when ``n <= chunk``."""
 
     def sample_at(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Targets y (n,) drawn from p(y | x) at given inputs X (n, p) (fixed designs)."""

@@ -170,6 +170,11 @@ def _mc_mean_se(
     return {name: (float(m), float(e)) for name, m, e in zip(names, mean, se, strict=True)}
 
 
+def _is_rectangular(matrices: list, p: int) -> bool:
+    """Whether ``matrices`` is a list of p×p nested lists (so np.array gives (k, p, p))."""
+    return all(len(m) == p and all(len(row) == p for row in m) for m in matrices)
+
+
 def _normal_cdf(z: float) -> float:
     return 0.5 * math.erfc(-z / math.sqrt(2))
 
@@ -224,8 +229,7 @@ class _Source:
 
     Subclasses set ``task``, ``feature_names``, ``target_name`` and implement ``sample``,
     ``sample_at``, ``bayes_predict``, ``_compute_bayes_risks`` (loss → (value, standard
-    error)) and
-    ``_bounds`` (input range for :meth:`grid`).
+    error)) and ``_bounds`` (input range for :meth:`grid`).
     """
 
     task: str
@@ -695,7 +699,7 @@ class GaussianClassesSource(_Classifier):
         k, p = self.means.shape
         self.classes = np.arange(k)
         covs = [cfg.cov] * k if cfg.covs is None else cfg.covs
-        self.covs = np.stack([np.asarray(c, dtype=float) for c in covs]) if k else np.empty(0)
+        self.covs = np.array(covs, dtype=float) if _is_rectangular(covs, p) else np.empty(0)
         key = "data.cov" if cfg.covs is None else "data.covs"
         if self.covs.shape != (k, p, p):
             raise ConfigError(f"{key}={covs!r} is not allowed: {k} {p}x{p} matrices")
@@ -810,7 +814,7 @@ class XorSource(_Classifier):
     def sample_at(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Labels y (n,): the clean label, flipped where a uniform falls below ``flip``."""
         X = _as_inputs(X, 2, self.kind)
-        return self.clean_label(X) ^ (rng.random(len(X)) < self.flip)
+        return self.clean_label(X) ^ (rng.random(len(X)) < self.flip).astype(np.int64)
 
     def _log_proba(self, X: np.ndarray) -> np.ndarray:
         clean = self.clean_label(X)

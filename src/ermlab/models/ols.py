@@ -3,17 +3,20 @@
 How ``OLS`` solves ``min ||y - A b||² (+ penalty)`` with ``A = [1, Φ]`` (Φ the expanded inputs):
 
 1. **Well-conditioned working basis.** Each input column ``x_j`` is shifted and scaled,
-   ``t_j = (x_j - c_j) / s_j`` (so ``t_j`` lies in [-1, 1]), *before* powers are formed; the
-   working design is ``Z = [1, t_j, t_j², ..., t_j^d, ...]``. Monomials of a centred, scaled
-   variable are far better conditioned than raw ones (Filip: raw cond ~1e15, ``Z`` ~1e6).
-   ``Z = A M`` exactly for an upper-triangular ``M`` (binomial expansion), so raw
-   coefficients are ``b = M a``; ``M`` is built in extended precision (``np.longdouble``).
+   ``t_j = (x_j - c_j) / s_j`` (``s_j`` a power of two, so ``t_j`` lies in [-1, 1] and the
+   division is exact), *before* powers are formed; the working design is
+   ``Z = [1, t_j, t_j², ..., t_j^d, ...]``. Monomials of a centred, scaled variable are far
+   better conditioned than raw ones (Filip: raw cond ~1e15, 5e9 with unit-norm columns, ``Z``
+   2e3). ``Z = A M`` for an upper-triangular ``M`` (binomial expansion), so raw coefficients
+   are ``b = M a``; ``M`` is built in extended precision (``np.longdouble``).
 2. **R factor of [Z, y].** Streaming (``partial_fit``/``fit_chunks``) and small or
    ill-conditioned ``fit`` problems use a blocked TSQR: Householder QR (LAPACK ``geqrf``) of the
    previous R stacked on the next chunk, memory O(chunk · p). Large ``fit`` problems whose
    working basis is well conditioned (cond(Z) ≤ 1e3 after column scaling) take the level-3
-   BLAS route instead: R from the Cholesky factor of ZᵀZ, accumulated chunk by chunk — safe
+   BLAS route instead: R from the Cholesky factor of ZᵀZ, accumulated chunk by chunk on the
+   contiguous centred columns (the exact power-of-two scaling is applied to the sums) — safe
    there because step 3 refines its κ²·eps error away, and several times faster than QR.
+   Per-chunk BLAS calls are small, so they run single-threaded (threadpoolctl).
 3. **Iterative refinement** (``fit`` only, the data are at hand): corrected semi-normal
    equations ``δ = T R⁻¹ R⁻ᵀ Tᵀ g`` with ``g = Aᵀ(y − A c)``. For small problems (n·p ≤ 4M)
    and ill-conditioned ones, ``A`` is the *raw* design, ``c = b``, ``T = M`` and the residual is
@@ -39,6 +42,7 @@ import scipy.linalg as sla
 from scipy.linalg.lapack import dgeqrf as _geqrf
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 __all__ = ["OLS", "RankDeficientWarning", "slide_formula"]
 
@@ -189,9 +193,11 @@ class OLS(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         self._check_params()
         self._start(X)
-        if X.shape[0] * self._M.shape[0] <= _REFINE_MAX or not self._gram(X, y):
-            self._accumulate(X, y)
-        self._finalize(X, y)
+        # Per-chunk BLAS calls are small (p ~ 20 columns): threads only add synchronisation.
+        with threadpool_limits(limits=1, user_api="blas"):
+            if X.shape[0] * self._M.shape[0] <= _REFINE_MAX or not self._gram(X, y):
+                self._accumulate(X, y)
+            self._finalize(X, y)
         return self
 
     def partial_fit(self, X, y) -> OLS:
@@ -214,8 +220,9 @@ class OLS(RegressorMixin, BaseEstimator):
         if first:
             self._check_params()
             self._start(X)
-        self._accumulate(X, y)
-        self._finalize(None, None)
+        with threadpool_limits(limits=1, user_api="blas"):
+            self._accumulate(X, y)
+            self._finalize(None, None)
         return self
 
     def fit_chunks(self, chunks: Iterable[tuple[np.ndarray, np.ndarray]]) -> OLS:
@@ -235,7 +242,8 @@ class OLS(RegressorMixin, BaseEstimator):
             if first:
                 self._check_params()
                 self._start(X)
-            self._accumulate(X, y)
+            with threadpool_limits(limits=1, user_api="blas"):
+                self._accumulate(X, y)
         if self._R is None:
             raise ValueError("fit_chunks got no chunks")
         self._finalize(None, None)
@@ -278,12 +286,17 @@ class OLS(RegressorMixin, BaseEstimator):
         k, d, icpt = X.shape[1], int(self.degree), bool(self.fit_intercept)
         # c and s only need to make the working basis well conditioned, not be exact: on tall
         # data a strided sample of ~64k rows does (three full passes would cost more than QR).
-        S = X[:: max(1, len(X) // _CHUNK)]
+        S = np.ascontiguousarray(X[:: max(1, len(X) // _CHUNK)])
         # Without an intercept a shift would add a constant the model does not have.
         c = S.mean(axis=0) if icpt else np.zeros(k)
         s = np.maximum(S.max(axis=0) - c, c - S.min(axis=0))  # max |x - c|
         s[~(s > 0) | ~np.isfinite(s)] = 1.0
+        # A power of two: dividing by it is exact, so scaling commutes with everything else
+        # (the Gram path scales its sums afterwards instead of every row).
+        s = np.exp2(np.ceil(np.log2(s)))
         self._shift, self._scale = c, s
+        # Z[:, icpt:] = T * colscale for the columns T that _centred returns.
+        self._colscale = 1.0 / s if d == 1 else np.ones(k * d)
         p = k * d + icpt
         # Z = A M: column (j, m) of Z is t_j^m = Σ_i C(m, i) x_j^i (−c_j)^(m−i) / s_j^m.
         M = np.zeros((p, p), dtype=_LD)
@@ -301,6 +314,18 @@ class OLS(RegressorMixin, BaseEstimator):
         self.n_samples_seen_ = 0
         self._ymax = 0.0
         self._warned = False
+
+    def _centred(self, X: np.ndarray, buf: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Working columns without the ones column, up to the exact factor ``_colscale``.
+
+        Degree 1: ``X − c`` written into a reusable contiguous ``buf`` (one pass, no scaling);
+        higher degrees: the scaled powers. Returns (columns, buffer to reuse).
+        """
+        if self.degree > 1:
+            return _powers((X - self._shift) / self._scale, self.degree), buf
+        if buf is None or buf.shape[0] < len(X):
+            buf = np.empty(X.shape)
+        return np.subtract(X, self._shift, out=buf[: len(X)]), buf
 
     def _working(self, X: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Write the working design ``Z = [1, t-powers]`` of X's rows into ``out`` (n, p)."""
@@ -343,17 +368,29 @@ class OLS(RegressorMixin, BaseEstimator):
     def _gram(self, X: np.ndarray, y: np.ndarray) -> bool:
         """R factor of [Z, y] from the Cholesky factor of its Gram matrix (level-3 BLAS).
 
-        Returns False (state untouched) when Z is too ill-conditioned for that to be refined
-        back to QR accuracy; the caller then uses TSQR.
+        Accumulates ``TᵀT``, ``Tᵀy``, column sums and ``yᵀy`` chunk by chunk on the centred
+        columns T (contiguous, so BLAS ``syrk``/``gemv`` run at full speed) and applies the exact
+        power-of-two column scaling at the end. Returns False (state untouched) when Z is too
+        ill-conditioned for the result to be refined back to QR accuracy; the caller then
+        uses TSQR.
         """
-        p = self._M.shape[0]
-        G = np.zeros((p + 1, p + 1))
-        buf = np.empty((min(_PASS_CHUNK, len(X)), p + 1))
+        p, icpt = self._M.shape[0], int(self.fit_intercept)
+        G = np.zeros((p + 1, p + 1))  # upper triangle of [Z, y]ᵀ[Z, y]
+        cols = slice(icpt, p)
+        buf = None
         for start in range(0, len(X), _PASS_CHUNK):
-            W = buf[: min(_PASS_CHUNK, len(X) - start)]
-            self._working(X[start : start + len(W)], W[:, :p])
-            W[:, p] = y[start : start + len(W)]
-            G += W.T @ W
+            T, buf = self._centred(X[start : start + _PASS_CHUNK], buf)
+            yc = y[start : start + _PASS_CHUNK]
+            G[cols, cols] += T.T @ T
+            G[cols, p] += T.T @ yc
+            G[p, p] += yc @ yc
+            if icpt:
+                G[0, cols] += T.sum(axis=0)
+                G[0, p] += yc.sum()
+        G[0, 0] += len(X) if icpt else 0.0
+        scale = np.concatenate([np.ones(icpt), self._colscale, [1.0]])
+        G = np.triu(G) * np.outer(scale, scale)
+        G += np.triu(G, 1).T
         try:
             Rz = np.linalg.cholesky(G[:p, :p]).T
         except np.linalg.LinAlgError:
@@ -500,22 +537,35 @@ class OLS(RegressorMixin, BaseEstimator):
         return (c if extended else M @ c.astype(_LD)), best[2], best[3]
 
     def _pass(self, X, yd, c, ybar, extended: bool):
-        """One pass over the data: ``g = Aᵀr``, ``RSS = rᵀr``, ``TSS``, with ``r = y − A c``."""
+        """One pass over the data: ``g = Aᵀr``, ``RSS = rᵀr``, ``TSS``, with ``r = y − A c``.
+
+        ``A`` is the raw design in longdouble when ``extended``, else the working design Z,
+        applied as ``1·c0 + T (colscale·c)`` on the contiguous centred columns T (BLAS gemv).
+        """
         dt = yd.dtype
+        icpt = int(self.fit_intercept)
         g = np.zeros(len(c), dtype=dt)
         rss = tss = dt.type(0)
-        buf = None if extended else np.empty((min(_PASS_CHUNK, len(X)), len(c)))
+        buf = None
+        w = None if extended else c[icpt:] * self._colscale
         for start in range(0, len(X), _PASS_CHUNK):
             sl = slice(start, start + _PASS_CHUNK)
             if extended:
                 A = self._raw(X[sl], _LD)
+                r = yd[sl] - A @ c
+                g += A.T @ r
             else:
-                A = self._working(X[sl], buf[: len(yd[sl])])
-            r = yd[sl] - A @ c
-            g += A.T @ r
+                T, buf = self._centred(X[sl], buf)
+                r = yd[sl] - T @ w
+                if icpt:
+                    r -= c[0]
+                    g[0] += r.sum()
+                g[icpt:] += T.T @ r
             rss += r @ r
             yc = yd[sl] - ybar
             tss += yc @ yc
+        if not extended:
+            g[icpt:] *= self._colscale
         return g, rss, tss
 
     def _raw_condition(self, Rs: np.ndarray) -> float:

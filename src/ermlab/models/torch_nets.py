@@ -64,6 +64,8 @@ __all__ = [
 _ACTIVATIONS = ("relu", "tanh", "sigmoid")
 _OPTIMIZERS = ("sgd", "adam", "lbfgs")
 _DTYPES = ("float64", "float32")
+_VARIANCES = ("shared", "input")
+_VARIANCE_ACTIVATION = "tanh"  # of the log-variance head's hidden layers (variance="input")
 _DEFAULT_LR = {"sgd": 0.1, "adam": 1e-3, "lbfgs": 1.0}
 # L-BFGS stopping tolerances per dtype: (max |gradient|, change in loss / step). float64
 # ones are tight enough to reach closed-form solutions to ~1e-8; float32 ones sit just
@@ -99,6 +101,18 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
+def _check_sizes(name: str, value: Any, hint: str) -> tuple[int, ...]:
+    """A tuple of layer widths: any non-string sequence of positive ints (Hydra hands lists
+    over as omegaconf ``ListConfig``)."""
+    if (
+        not isinstance(value, Sequence)
+        or isinstance(value, str)
+        or any(isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1 for h in value)
+    ):
+        raise ValueError(f"{name} must be a tuple of positive ints ({hint}); got {value!r}")
+    return tuple(int(h) for h in value)
+
+
 def _check_real(
     name: str, value: Any, low: float, high: float = math.inf, *, open_low: bool = False
 ) -> float:
@@ -124,6 +138,8 @@ class _Config:
     activation: str
     loss: str
     learn_variance: bool
+    variance: str
+    variance_hidden_sizes: tuple[int, ...]
     optimizer: str
     lr: float
     momentum: float
@@ -230,8 +246,9 @@ _PARAM_DOCS: dict[str, tuple[str, str]] = {
     "loss_regressor": (
         '{"mse", "gaussian_nll"}',
         '``"mse"``: mean squared error. ``"gaussian_nll"``: Gaussian negative '
-        "log-likelihood with one shared noise variance σ² (homoscedastic), see "
-        "``learn_variance``; its mean predictor is what ``predict`` returns.",
+        "log-likelihood with a noise variance σ² that is one shared value (homoscedastic) "
+        "or a function σ²(x) of the input (heteroscedastic), see ``learn_variance`` and "
+        "``variance``; its mean predictor is what ``predict`` returns.",
     ),
     "loss_classifier": (
         '{"cross_entropy"}',
@@ -244,6 +261,23 @@ _PARAM_DOCS: dict[str, tuple[str, str]] = {
         "``adam`` or ``lbfgs``). False: σ² is fixed to 1 in the units the network is "
         "trained in (the training-target variance when ``standardize``), so minimising "
         "the NLL is exactly least squares (the MLE view of OLS).",
+    ),
+    "variance": (
+        '{"shared", "input"}',
+        'Only for ``loss="gaussian_nll"``. ``"shared"``: one σ² for every input, so the '
+        'fitted mean is the least-squares one. ``"input"`` (needs '
+        "``learn_variance=True``): a separate head, an MLP with ``variance_hidden_sizes`` "
+        f"{_VARIANCE_ACTIVATION} hidden layers on the (standardised) inputs, outputs log σ²(x), "
+        "and the mean and the head are fitted jointly by maximum likelihood: a weighted "
+        "least-squares fit of the mean with weights 1/σ²(x), which differs from least "
+        "squares on heteroscedastic data. The head starts at σ² = the shared model's start "
+        "value everywhere; ``weight_decay`` does not penalise it.",
+    ),
+    "variance_hidden_sizes": (
+        "tuple of int",
+        'Hidden-layer widths of the log-variance head of ``variance="input"`` (ignored '
+        "otherwise); ``()`` makes log σ²(x) linear in the standardised inputs. The mean "
+        "network (``hidden_sizes``) is separate, so a linear model keeps a linear mean.",
     ),
     "C": (
         "float > 0",
@@ -383,18 +417,20 @@ class _TorchEstimator(BaseEstimator):
         return _check_real("weight_decay", self.weight_decay, 0.0)
 
     def _config(self) -> _Config:
-        hidden = self.hidden_sizes
-        # Any non-string sequence: Hydra hands lists over as omegaconf ListConfig.
-        if (
-            not isinstance(hidden, Sequence)
-            or isinstance(hidden, str)
-            or any(
-                isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1 for h in hidden
-            )
-        ):
+        hidden = _check_sizes("hidden_sizes", self.hidden_sizes, "() for a linear model")
+        loss = _check_choice("loss", self.loss, self._LOSSES)
+        learn_variance = _check_bool("learn_variance", getattr(self, "learn_variance", False))
+        # Classifiers have no variance parameters: the getattr defaults stand in for them.
+        variance = _check_choice("variance", getattr(self, "variance", "shared"), _VARIANCES)
+        variance_hidden = _check_sizes(
+            "variance_hidden_sizes",
+            getattr(self, "variance_hidden_sizes", ()),
+            "() for a log-variance linear in the inputs",
+        )
+        if variance == "input" and (loss != "gaussian_nll" or not learn_variance):
             raise ValueError(
-                "hidden_sizes must be a tuple of positive ints (() for a linear model); "
-                f"got {hidden!r}"
+                "variance='input' needs loss='gaussian_nll' and learn_variance=True; "
+                f"got loss={loss!r}, learn_variance={learn_variance!r}"
             )
         optimizer = _check_choice("optimizer", self.optimizer, _OPTIMIZERS)
         lr = (
@@ -410,10 +446,12 @@ class _TorchEstimator(BaseEstimator):
         if rs is not None:
             rs = _check_int("random_state", rs, 0)
         return _Config(
-            hidden_sizes=tuple(int(h) for h in hidden),
+            hidden_sizes=hidden,
             activation=_check_choice("activation", self.activation, _ACTIVATIONS),
-            loss=_check_choice("loss", self.loss, self._LOSSES),
-            learn_variance=_check_bool("learn_variance", getattr(self, "learn_variance", False)),
+            loss=loss,
+            learn_variance=learn_variance,
+            variance=variance,
+            variance_hidden_sizes=variance_hidden,
             optimizer=optimizer,
             lr=lr,
             momentum=_check_real("momentum", self.momentum, 0.0, 1.0),
@@ -498,8 +536,22 @@ class _TorchEstimator(BaseEstimator):
         params = list(net.parameters())
 
         gaussian = cfg.loss == "gaussian_nll"
-        log_var = None
-        if gaussian:
+        log_var = var_net = None
+        if gaussian and cfg.variance == "input":
+            # log σ²(x) in training units from its own head on the same (standardised)
+            # inputs. Its hidden layers are drawn after the mean network's, which is thus
+            # initialised as with variance="shared"; its last layer starts at zero, so
+            # training starts from the shared model's neutral log σ² = 0 everywhere.
+            var_net = _build_net(
+                X.shape[1], cfg.variance_hidden_sizes, _VARIANCE_ACTIVATION, 1, cfg.dtype
+            )
+            _init_net(var_net, gen_init, _VARIANCE_ACTIVATION, zero=False)
+            with torch.no_grad():
+                var_net[-1].weight.zero_()
+                var_net[-1].bias.zero_()
+            var_net.to(device)
+            params.extend(var_net.parameters())
+        elif gaussian:
             # log σ² in training units; 0 means σ² = Var(y_train) in raw units (or 1 when
             # not standardising), a neutral start and the fixed value of learn_variance=False.
             log_var = torch.zeros(1, dtype=dt, device=device, requires_grad=cfg.learn_variance)
@@ -509,7 +561,9 @@ class _TorchEstimator(BaseEstimator):
 
         def forward(xb: Any) -> Any:
             out = net(xb)
-            if gaussian:
+            if var_net is not None:
+                out = torch.cat([out, var_net(xb)], dim=1)
+            elif gaussian:
                 out = torch.cat([out, log_var.expand(out.shape[0], 1)], dim=1)
             return out
 
@@ -597,8 +651,9 @@ class _TorchEstimator(BaseEstimator):
             for epoch in range(1, cfg.epochs + 1):
                 lbfgs_converged = False
                 if cfg.optimizer == "lbfgs":
-                    state = opt.state[params[0]]
-                    iters, evals = state.get("n_iter", 0), state.get("func_evals", 0)
+                    lbfgs_state = opt.state[params[0]]
+                    iters = lbfgs_state.get("n_iter", 0)
+                    evals = lbfgs_state.get("func_evals", 0)
                     opt.step(closure)
                     # One epoch is many L-BFGS iterations: record where it ended, not the
                     # loss at its start as for the (single-step) gradient methods.
@@ -607,8 +662,8 @@ class _TorchEstimator(BaseEstimator):
                     # A call that ends before its iteration / evaluation budget ended on one
                     # of L-BFGS's own convergence tests; further epochs would change nothing.
                     lbfgs_converged = (
-                        state["n_iter"] - iters < _LBFGS_MAX_ITER
-                        and state["func_evals"] - evals < _LBFGS_MAX_EVAL
+                        lbfgs_state["n_iter"] - iters < _LBFGS_MAX_ITER
+                        and lbfgs_state["func_evals"] - evals < _LBFGS_MAX_EVAL
                     )
                 elif full_batch:
                     opt.zero_grad()
@@ -625,7 +680,7 @@ class _TorchEstimator(BaseEstimator):
                         data, total = objective(Xt[idx], tt[idx])
                         total.backward()
                         opt.step()
-                        # Accumulate on the device: one host sync per epoch, not per batch.
+                        # Accumulate on the device: no host sync inside the epoch.
                         acc.add_(data.detach(), alpha=idx.shape[0])
                     epoch_loss = acc / n_tr
 
@@ -686,9 +741,17 @@ class _TorchEstimator(BaseEstimator):
             state["log_var"] = log_var.detach().cpu().numpy().copy()
         self._state_ = state
         self._arch_ = (X.shape[1], cfg.hidden_sizes, cfg.activation, n_out, cfg.dtype)
+        # The log-variance head (variance="input"): its widths and state, else None.
+        self._var_head_ = None
+        if var_net is not None:
+            var_net.eval()
+            self._var_head_ = (
+                cfg.variance_hidden_sizes,
+                {k: v.detach().cpu().numpy().copy() for k, v in var_net.state_dict().items()},
+            )
         self._x_mean_, self._x_scale_ = x_mean, x_scale
         self._y_mean_, self._y_scale_ = y_mean, y_scale
-        self._net_cache = (device, net)
+        self._net_cache = (device, net, var_net)
         self.history_ = history
         self.n_iter_ = epoch
         if not cfg.hidden_sizes:
@@ -709,8 +772,9 @@ class _TorchEstimator(BaseEstimator):
             self.coef_, self.intercept_ = coef, intercept
 
     # ------------------------------------------------------------------ prediction
-    def _net(self) -> tuple[Any, Any]:
-        """The fitted network and its device, rebuilt from ``_state_`` after unpickling."""
+    def _net(self) -> tuple[Any, Any, Any]:
+        """The device, the fitted network and its log-variance head (None without one),
+        rebuilt from ``_state_`` / ``_var_head_`` after unpickling."""
         import torch
 
         device = _resolve_device(self.device, strict=False)
@@ -723,16 +787,29 @@ class _TorchEstimator(BaseEstimator):
             {k: torch.from_numpy(v) for k, v in self._state_.items() if k != "log_var"}
         )
         net.to(device).eval()
-        self._net_cache = (device, net)
+        var_net = None
+        var_head = getattr(self, "_var_head_", None)  # absent in pickles of older versions
+        if var_head is not None:
+            var_hidden, var_state = var_head
+            var_net = _build_net(n_in, var_hidden, _VARIANCE_ACTIVATION, 1, dtype)
+            var_net.load_state_dict({k: torch.from_numpy(v) for k, v in var_state.items()})
+            var_net.to(device).eval()
+        self._net_cache = (device, net, var_net)
         return self._net_cache
 
-    def _output(self, X: ArrayLike) -> Any:
-        """Network output (standardised units) as a CPU tensor, shape (n_samples, n_out)."""
+    def _output(self, X: ArrayLike, *, head: str = "mean") -> Any:
+        """Output (standardised units) of the network (``head="mean"``), shape (n_samples,
+        n_out), or of the log-variance head (``head="log_var"``), shape (n_samples, 1), as a
+        CPU tensor."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         import torch
 
-        device, net = self._net()
+        device, net, var_net = self._net()
+        if head == "log_var":
+            net, width = var_net, 1
+        else:
+            width = self._arch_[3]
         dt = getattr(torch, self._arch_[4])
         outputs = []
         with torch.no_grad():
@@ -741,7 +818,7 @@ class _TorchEstimator(BaseEstimator):
                 rows = X[start : start + _PREDICT_CHUNK]
                 xt = torch.as_tensor((rows - self._x_mean_) / self._x_scale_, dtype=dt)
                 outputs.append(net(xt.to(device)).cpu())
-        return torch.cat(outputs) if outputs else torch.empty(0, self._arch_[3], dtype=dt)
+        return torch.cat(outputs) if outputs else torch.empty(0, width, dtype=dt)
 
     def __getstate__(self) -> dict[str, Any]:
         # Copy: BaseEstimator may hand back the live __dict__, which must keep its cache.
@@ -778,6 +855,8 @@ class TorchRegressor(RegressorMixin, _TorchEstimator):
         activation: str = "relu",
         loss: str = "mse",
         learn_variance: bool = True,
+        variance: str = "shared",
+        variance_hidden_sizes: tuple[int, ...] = (16,),
         optimizer: str = "sgd",
         lr: float | None = None,
         momentum: float = 0.0,
@@ -798,6 +877,8 @@ class TorchRegressor(RegressorMixin, _TorchEstimator):
         self.activation = activation
         self.loss = loss
         self.learn_variance = learn_variance
+        self.variance = variance
+        self.variance_hidden_sizes = variance_hidden_sizes
         self.optimizer = optimizer
         self.lr = lr
         self.momentum = momentum
@@ -873,6 +954,9 @@ class TorchRegressor(RegressorMixin, _TorchEstimator):
         ndarray of shape (n_samples,)
             σ² per sample, e.g. for ``ermlab.losses.gaussian_nll(y, predict(X), var)``.
         """
+        if getattr(self, "_var_head_", None) is not None:
+            log_var = self._output(X, head="log_var")[:, 0].numpy().astype(np.float64)
+            return np.exp(log_var) * self._y_scale_**2
         n = self._output(X).shape[0]
         var = math.exp(float(self._state_["log_var"][0])) * self._y_scale_**2
         return np.full(n, var)
@@ -898,6 +982,8 @@ class TorchLinearRegression(TorchRegressor):
         *,
         loss: str = "mse",
         learn_variance: bool = True,
+        variance: str = "shared",
+        variance_hidden_sizes: tuple[int, ...] = (16,),
         optimizer: str = "sgd",
         lr: float | None = None,
         momentum: float = 0.0,
@@ -916,6 +1002,8 @@ class TorchLinearRegression(TorchRegressor):
     ) -> None:
         self.loss = loss
         self.learn_variance = learn_variance
+        self.variance = variance
+        self.variance_hidden_sizes = variance_hidden_sizes
         self.optimizer = optimizer
         self.lr = lr
         self.momentum = momentum
@@ -949,6 +1037,8 @@ class TorchMLPRegressor(TorchRegressor):
         activation: str = "relu",
         loss: str = "mse",
         learn_variance: bool = True,
+        variance: str = "shared",
+        variance_hidden_sizes: tuple[int, ...] = (16,),
         optimizer: str = "adam",
         lr: float | None = None,
         momentum: float = 0.0,
@@ -970,6 +1060,8 @@ class TorchMLPRegressor(TorchRegressor):
             activation=activation,
             loss=loss,
             learn_variance=learn_variance,
+            variance=variance,
+            variance_hidden_sizes=variance_hidden_sizes,
             optimizer=optimizer,
             lr=lr,
             momentum=momentum,
