@@ -61,6 +61,7 @@ reproduce: $(STAMP) data
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ols.py
 	$(BIN)/python benchmarks/bench_torch_loop.py
+	$(BIN)/python benchmarks/bench_scale.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

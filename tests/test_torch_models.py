@@ -103,6 +103,100 @@ def test_gaussian_nll_learned_variance_is_the_mle(heights) -> None:
     assert not hasattr(TorchRegressor(loss="mse"), "predict_var")
 
 
+# ----------------------------------------------- heteroscedastic noise: per-input variance
+def _heteroscedastic(n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """conf/data/heteroscedastic.yaml's source: y = x + sd(x)·z, sd(x) = 0.1 + 0.5|x|,
+    x ~ U(-2, 2); returns X (n, 1), y (n,) and the true sd(x) (n,)."""
+    x = rng.uniform(-2.0, 2.0, size=n)
+    sd = 0.1 + 0.5 * np.abs(x)
+    return x[:, None], x + sd * rng.standard_normal(n), sd
+
+
+@pytest.fixture(scope="module")
+def hetero():
+    """2000 heteroscedastic points, a fresh test sample, and both variance models on them."""
+    rng = np.random.default_rng(6)
+    X, y, sd = _heteroscedastic(2000, rng)
+    X_test, y_test, sd_test = _heteroscedastic(2000, rng)
+    kw = dict(loss="gaussian_nll", optimizer="lbfgs", random_state=0, **CPU)
+    per_input = TorchLinearRegression(variance="input", **kw).fit(X, y)
+    shared = TorchLinearRegression(**kw).fit(X, y)
+    return X, y, sd, X_test, y_test, sd_test, per_input, shared
+
+
+def test_input_variance_mean_is_weighted_least_squares(hetero) -> None:
+    X, y, sd, _, _, _, per_input, shared = hetero
+    A = np.column_stack([X[:, 0], np.ones_like(y)])
+    ols = np.linalg.lstsq(A, y, rcond=None)[0]
+    w = 1.0 / sd**2  # generalised least squares with the TRUE noise variances
+    wls = np.linalg.solve(A.T @ (w[:, None] * A), A.T @ (w * y))
+    # A shared variance leaves the mean at least squares; σ²(x) moves it to (nearly) WLS.
+    np.testing.assert_allclose([shared.coef_[0], shared.intercept_], ols, rtol=1e-5, atol=1e-8)
+    nll = np.array([per_input.coef_[0], per_input.intercept_])
+    assert np.all(np.abs(nll - wls) < 0.25 * np.abs(ols - wls)), (ols, nll, wls)
+
+
+def test_input_variance_predicts_the_noise_variance_per_input(hetero) -> None:
+    X, y, sd, *_, per_input, _ = hetero
+    var = per_input.predict_var(X)
+    assert var.shape == (len(y),) and np.all(var > 0)
+    assert np.corrcoef(var, sd**2)[0, 1] > 0.95
+    # history_ is the raw-unit NLL, so predict_var is σ²(x) in raw units.
+    assert per_input.history_["train_loss"][-1] == pytest.approx(
+        losses.gaussian_nll(y, per_input.predict(X), var), rel=1e-9
+    )
+
+
+def test_input_variance_beats_shared_variance_on_fresh_data(hetero) -> None:
+    *_, X_test, y_test, sd_test, per_input, shared = hetero
+    nll_input = losses.gaussian_nll(
+        y_test, per_input.predict(X_test), per_input.predict_var(X_test)
+    )
+    nll_shared = losses.gaussian_nll(y_test, shared.predict(X_test), shared.predict_var(X_test))
+    nll_true = losses.gaussian_nll(y_test, X_test[:, 0], sd_test**2)  # the true density
+    assert nll_input < nll_shared - 0.2
+    assert nll_input < nll_true + 0.03
+
+
+def test_linear_variance_head_and_standardize_invariance() -> None:
+    # variance_hidden_sizes=() makes log σ²(x) affine in x; the minimiser is the same
+    # whether the network sees standardised or raw inputs (here x in [100, 300]).
+    rng = np.random.default_rng(2)
+    x = rng.uniform(100.0, 300.0, size=300)
+    y = 3.0 + 0.5 * x + np.exp(-3.0 + 0.01 * x) * rng.standard_normal(300)
+    kw = dict(loss="gaussian_nll", variance="input", variance_hidden_sizes=[], optimizer="lbfgs")
+    fits = [
+        TorchLinearRegression(**kw, standardize=s, **CPU).fit(x[:, None], y) for s in (True, False)
+    ]
+    grid = np.linspace(100.0, 300.0, 5)[:, None]
+    log_var = np.log(fits[0].predict_var(grid))
+    np.testing.assert_allclose(np.diff(log_var, 2), 0.0, atol=1e-9)
+    assert np.diff(log_var)[0] / 50 == pytest.approx(0.02, rel=0.15)  # log σ² = 2 log sd
+    np.testing.assert_allclose(fits[1].coef_, fits[0].coef_, rtol=1e-5)
+    np.testing.assert_allclose(fits[1].predict_var(grid), fits[0].predict_var(grid), rtol=1e-4)
+
+
+def test_input_variance_mlp_is_deterministic_with_early_stopping() -> None:
+    rng = np.random.default_rng(9)
+    X, y, _ = _heteroscedastic(120, rng)
+    kw = dict(
+        hidden_sizes=(8,), loss="gaussian_nll", variance="input", variance_hidden_sizes=[4],
+        batch_size=32, epochs=20, early_stopping=True, patience=3, random_state=1, **CPU,
+    )  # fmt: skip
+    a, b = TorchMLPRegressor(**kw).fit(X, y), TorchMLPRegressor(**kw).fit(X, y)
+    np.testing.assert_equal(a.history_, b.history_)
+    np.testing.assert_array_equal(a.predict_var(X), b.predict_var(X))
+    assert len(np.unique(a.predict_var(X))) > 1  # one σ² per input, not a shared one
+
+
+def test_variance_params_round_trip_and_classifiers_lack_them() -> None:
+    est = TorchLinearRegression(variance="input", variance_hidden_sizes=(8, 4))
+    params = clone(est).get_params()
+    assert params["variance"] == "input" and params["variance_hidden_sizes"] == (8, 4)
+    assert TorchRegressor().get_params()["variance"] == "shared"
+    assert "variance" not in TorchClassifier().get_params()
+
+
 @pytest.mark.parametrize("standardize", [True, False])
 def test_weight_decay_is_ridge_in_raw_units(standardize: bool) -> None:
     rng = np.random.default_rng(3)
@@ -259,6 +353,9 @@ def test_float32_is_supported(heights) -> None:
         TorchMLPRegressor(hidden_sizes=(8,), epochs=5, random_state=0, **CPU),
         TorchMLPClassifier(hidden_sizes=(8,), epochs=5, random_state=0, **CPU),
         TorchRegressor(loss="gaussian_nll", optimizer="adam", epochs=5, random_state=0, **CPU),
+        TorchLinearRegression(
+            loss="gaussian_nll", variance="input", optimizer="adam", epochs=5, random_state=0, **CPU
+        ),
         TorchLogisticRegression(C=2.0, **CPU),
     ],
     ids=lambda e: type(e).__name__,
@@ -333,6 +430,11 @@ def test_classifier_score_and_unfitted_errors(clf_data) -> None:
         ({"random_state": -1}, "random_state"),
         ({"progress": "always"}, "progress"),
         ({"dtype": "float16"}, "dtype"),
+        ({"variance": "heteroscedastic"}, "variance"),
+        ({"variance": "input"}, "variance"),  # needs loss="gaussian_nll"
+        ({"loss": "gaussian_nll", "learn_variance": False, "variance": "input"}, "variance"),
+        ({"variance_hidden_sizes": (16, 0)}, "variance_hidden_sizes"),
+        ({"variance_hidden_sizes": "16"}, "variance_hidden_sizes"),
     ],
 )
 def test_invalid_params_raise_one_line_value_error(heights, params, name: str) -> None:

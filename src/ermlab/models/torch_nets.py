@@ -65,7 +65,6 @@ _ACTIVATIONS = ("relu", "tanh", "sigmoid")
 _OPTIMIZERS = ("sgd", "adam", "lbfgs")
 _DTYPES = ("float64", "float32")
 _VARIANCES = ("shared", "input")
-_VARIANCE_ACTIVATION = "tanh"  # of the log-variance head's hidden layers (variance="input")
 _DEFAULT_LR = {"sgd": 0.1, "adam": 1e-3, "lbfgs": 1.0}
 # L-BFGS stopping tolerances per dtype: (max |gradient|, change in loss / step). float64
 # ones are tight enough to reach closed-form solutions to ~1e-8; float32 ones sit just
@@ -264,20 +263,24 @@ _PARAM_DOCS: dict[str, tuple[str, str]] = {
     ),
     "variance": (
         '{"shared", "input"}',
-        'Only for ``loss="gaussian_nll"``. ``"shared"``: one σ² for every input, so the '
-        'fitted mean is the least-squares one. ``"input"`` (needs '
-        "``learn_variance=True``): a separate head, an MLP with ``variance_hidden_sizes`` "
-        f"{_VARIANCE_ACTIVATION} hidden layers on the (standardised) inputs, outputs log σ²(x), "
-        "and the mean and the head are fitted jointly by maximum likelihood: a weighted "
-        "least-squares fit of the mean with weights 1/σ²(x), which differs from least "
-        "squares on heteroscedastic data. The head starts at σ² = the shared model's start "
-        "value everywhere; ``weight_decay`` does not penalise it.",
+        'Only for ``loss="gaussian_nll"``. ``"shared"``: one σ² for every input '
+        '(homoscedastic), so the fitted mean is the least-squares one. ``"input"`` (needs '
+        "``learn_variance=True``): a separate network, the log-variance head, maps the "
+        "(standardised) inputs to log σ²(x), and it is fitted jointly with the mean by "
+        "maximum likelihood; for a fixed σ²(x) the mean is then the weighted least-squares "
+        "fit with weights 1/σ²(x), so on heteroscedastic data it differs from least squares "
+        "and weighs low-noise points more. ``predict_var`` returns σ²(x) per input. The head "
+        "starts at the shared model's initial σ² everywhere. A flexible σ²(x) lets the "
+        "likelihood grow without bound by shrinking σ² around a few points: on small samples "
+        "keep the head small (``variance_hidden_sizes``), or use ``weight_decay`` or "
+        "``early_stopping``.",
     ),
     "variance_hidden_sizes": (
         "tuple of int",
         'Hidden-layer widths of the log-variance head of ``variance="input"`` (ignored '
-        "otherwise); ``()`` makes log σ²(x) linear in the standardised inputs. The mean "
-        "network (``hidden_sizes``) is separate, so a linear model keeps a linear mean.",
+        "otherwise), with ``activation`` between layers (ReLU in the linear models); "
+        "``()`` makes log σ²(x) linear in the standardised inputs. The mean network "
+        "(``hidden_sizes``) is separate, so a linear model keeps a linear mean.",
     ),
     "C": (
         "float > 0",
@@ -310,8 +313,9 @@ _PARAM_DOCS: dict[str, tuple[str, str]] = {
     ),
     "weight_decay": (
         "float >= 0",
-        "L2 strength λ: the objective is mean loss + (λ/2) Σ ‖W‖² over weight matrices "
-        "(biases and σ² are not penalised). The weights are those of the equivalent "
+        "L2 strength λ: the objective is mean loss + (λ/2) Σ ‖W‖² over weight matrices, "
+        "those of the log-variance head included (biases and a shared σ² are not "
+        "penalised). The weights are those of the equivalent "
         "network on raw inputs and targets, so with ``loss='mse'`` and no hidden layer "
         "this is ridge regression with sklearn ``alpha = λ n / 2``.",
     ),
@@ -429,8 +433,8 @@ class _TorchEstimator(BaseEstimator):
         )
         if variance == "input" and (loss != "gaussian_nll" or not learn_variance):
             raise ValueError(
-                "variance='input' needs loss='gaussian_nll' and learn_variance=True; "
-                f"got loss={loss!r}, learn_variance={learn_variance!r}"
+                "variance must be 'shared' unless loss='gaussian_nll' and learn_variance=True; "
+                f"got variance='input' with loss={loss!r}, learn_variance={learn_variance!r}"
             )
         optimizer = _check_choice("optimizer", self.optimizer, _OPTIMIZERS)
         lr = (
@@ -543,9 +547,9 @@ class _TorchEstimator(BaseEstimator):
             # initialised as with variance="shared"; its last layer starts at zero, so
             # training starts from the shared model's neutral log σ² = 0 everywhere.
             var_net = _build_net(
-                X.shape[1], cfg.variance_hidden_sizes, _VARIANCE_ACTIVATION, 1, cfg.dtype
+                X.shape[1], cfg.variance_hidden_sizes, cfg.activation, 1, cfg.dtype
             )
-            _init_net(var_net, gen_init, _VARIANCE_ACTIVATION, zero=False)
+            _init_net(var_net, gen_init, cfg.activation, zero=False)
             with torch.no_grad():
                 var_net[-1].weight.zero_()
                 var_net[-1].bias.zero_()
@@ -579,6 +583,15 @@ class _TorchEstimator(BaseEstimator):
             if i == len(linears) - 1 and self._IS_REGRESSOR:
                 scale = scale * y_scale
             pen_scales.append(torch.as_tensor(scale**2, dtype=dt, device=device))
+        if var_net is not None:
+            # The head's raw-unit log σ²(x) is its output + log y_scale²: only its first
+            # layer's weights change with the units, W_raw = W / x_scale.
+            for i, layer in enumerate(m for m in var_net if isinstance(m, torch.nn.Linear)):
+                scale = np.ones((1, layer.in_features))
+                if i == 0:
+                    scale = scale / x_scale[None, :]
+                linears.append(layer)
+                pen_scales.append(torch.as_tensor(scale**2, dtype=dt, device=device))
         loss_scale = y_scale**2 if cfg.loss == "mse" else 1.0
         pen_coef = 0.5 * l2 / loss_scale
 
@@ -791,7 +804,7 @@ class _TorchEstimator(BaseEstimator):
         var_head = getattr(self, "_var_head_", None)  # absent in pickles of older versions
         if var_head is not None:
             var_hidden, var_state = var_head
-            var_net = _build_net(n_in, var_hidden, _VARIANCE_ACTIVATION, 1, dtype)
+            var_net = _build_net(n_in, var_hidden, activation, 1, dtype)
             var_net.load_state_dict({k: torch.from_numpy(v) for k, v in var_state.items()})
             var_net.to(device).eval()
         self._net_cache = (device, net, var_net)
@@ -941,13 +954,14 @@ class TorchRegressor(RegressorMixin, _TorchEstimator):
     def predict_var(self, X: ArrayLike) -> np.ndarray:
         """Predicted noise variance σ² in raw units (``loss="gaussian_nll"`` only).
 
-        The model is homoscedastic, so every row gets the same σ²; with
-        ``learn_variance=False`` it is the fixed value (see ``learn_variance``).
+        With ``variance="input"`` it is σ²(x) of each row, from the log-variance head. With
+        ``variance="shared"`` the model is homoscedastic, so every row gets the same σ²;
+        with ``learn_variance=False`` it is the fixed value (see ``learn_variance``).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs (validated; only their number matters).
+            Inputs (validated; with ``variance="shared"`` only their number matters).
 
         Returns
         -------
@@ -967,7 +981,9 @@ class TorchRegressor(RegressorMixin, _TorchEstimator):
 
     Defaults: full-batch gradient descent on the standardised problem, enough epochs to
     reach the ``numpy.linalg.lstsq`` solution to ~1e-8 on well-conditioned data.
-    ``loss="gaussian_nll"`` fits the same line by maximum likelihood.
+    ``loss="gaussian_nll"`` fits the same line by maximum likelihood; with
+    ``variance="input"`` it also learns a noise variance σ²(x) per input, and the line becomes
+    a weighted least-squares fit that trusts low-noise points more.
 """,
     loss_key="loss_regressor",
     extra_attributes=_REG_ATTRS,

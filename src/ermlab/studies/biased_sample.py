@@ -140,13 +140,6 @@ def _fit_quietly(estimator, X: np.ndarray, y: np.ndarray) -> tuple[Any, int]:
     return estimator, len(caught)
 
 
-def _one_blas_thread():
-    """Many tiny fits: BLAS threads only add overhead (10x on a busy 2-core machine)."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def _quartiles(values: np.ndarray, axis: int = 0) -> dict[str, Any]:
     q25, q50, q75 = np.percentile(values, [25, 50, 75], axis=axis)
     return {"q25": q25, "median": q50, "q75": q75}
@@ -295,45 +288,44 @@ def run_covariate_shift(
     keys = ("biased", "unbiased", "biased_in_range", "unbiased_in_range", "constant")
     risks = {k: [] for k in keys}
     sizes, n_warn, plot = [], 0, {}
-    with _one_blas_thread():
-        for i in range(p.seeds):
-            seed = seed0 + i
-            dataset, source = generate(biased.data, seed)
-            train_b, test = split(dataset, biased.split, seed, source)
-            # Same seed, same random partition: the same test set, and the biased training
-            # set is a subset of the unbiased one (a paired comparison).
-            train_u, test_u = split(dataset, unbiased, seed, source)
-            if not np.array_equal(test.X, test_u.X):
-                raise ConfigError(
-                    "study.covariate_shift: the biased and unbiased splits must hold out the "
-                    "same test set (give them the same test_fraction / n_test)"
-                )
-            m = len(train_b)
-            # Child 1 of the split stream (kfold_indices uses child 0): the subsample of the
-            # unbiased training set down to the biased one's size.
-            sub = np.random.default_rng(seed_sequence(seed, "split").spawn(2)[1])
-            train_u = train_u.subset(np.sort(sub.choice(len(train_u), m, replace=False)))
-            fits = {}
-            for name, train in (("biased", train_b), ("unbiased", train_u)):
-                est, w = _fit_quietly(models.build(biased.model, seed), train.X, train.y)
-                n_warn += w
-                fits[name] = est
-                pred = est.predict(test.X)
-                inside = (lo <= test.X[:, col]) & (test.X[:, col] <= hi)
-                risks[name].append(mse(test.y, pred))
-                risks[f"{name}_in_range"].append(mse(test.y[inside], pred[inside]))
-            risks["constant"].append(float(np.var(test.y)))  # best constant: predict mean t
-            sizes.append(m)
-            if i == 0:
-                grid = np.asarray(source.grid(200), dtype=float).reshape(-1, 1)
-                plot = {
-                    "grid": grid[:, 0],
-                    "truth": source.bayes_predict(grid),
-                    "train_b": (train_b.X[:, 0], train_b.y),
-                    "train_u": (train_u.X[:, 0], train_u.y),
-                    "fit_b": fits["biased"].predict(grid),
-                    "fit_u": fits["unbiased"].predict(grid),
-                }
+    for i in range(p.seeds):
+        seed = seed0 + i
+        dataset, source = generate(biased.data, seed)
+        train_b, test = split(dataset, biased.split, seed, source)
+        # Same seed, same random partition: the same test set, and the biased training
+        # set is a subset of the unbiased one (a paired comparison).
+        train_u, test_u = split(dataset, unbiased, seed, source)
+        if not np.array_equal(test.X, test_u.X):
+            raise ConfigError(
+                "study.covariate_shift: the biased and unbiased splits must hold out the "
+                "same test set (give them the same test_fraction / n_test)"
+            )
+        m = len(train_b)
+        # Child 1 of the split stream (kfold_indices uses child 0): the subsample of the
+        # unbiased training set down to the biased one's size.
+        sub = np.random.default_rng(seed_sequence(seed, "split").spawn(2)[1])
+        train_u = train_u.subset(np.sort(sub.choice(len(train_u), m, replace=False)))
+        fits = {}
+        for name, train in (("biased", train_b), ("unbiased", train_u)):
+            est, w = _fit_quietly(models.build(biased.model, seed), train.X, train.y)
+            n_warn += w
+            fits[name] = est
+            pred = est.predict(test.X)
+            inside = (lo <= test.X[:, col]) & (test.X[:, col] <= hi)
+            risks[name].append(mse(test.y, pred))
+            risks[f"{name}_in_range"].append(mse(test.y[inside], pred[inside]))
+        risks["constant"].append(float(np.var(test.y)))  # best constant: predict mean t
+        sizes.append(m)
+        if i == 0:
+            grid = np.asarray(source.grid(200), dtype=float).reshape(-1, 1)
+            plot = {
+                "grid": grid[:, 0],
+                "truth": source.bayes_predict(grid),
+                "train_b": (train_b.X[:, 0], train_b.y),
+                "train_u": (train_u.X[:, 0], train_u.y),
+                "fit_b": fits["biased"].predict(grid),
+                "fit_u": fits["unbiased"].predict(grid),
+            }
     med = {k: float(np.median(v)) for k, v in risks.items()}
     b, u = np.asarray(risks["biased"]), np.asarray(risks["unbiased"])
     results = {
@@ -400,16 +392,15 @@ def run_small_sample(seed0: int, p: SmallSampleParams) -> dict[str, Any]:
     train = np.empty((p.seeds, len(sizes)))
     test = np.empty((p.seeds, len(sizes)))
     n_warn = 0
-    with _one_blas_thread():
-        for i in range(p.seeds):
-            seed = seed0 + i
-            X, y = source.sample(sizes[-1], rng(seed, "data"))
-            X_test, y_test = source.sample(p.n_test, rng(seed, "population"))
-            for j, n in enumerate(sizes):
-                est, w = _fit_quietly(models.build(config.model, seed), X[:n], y[:n])
-                n_warn += w
-                train[i, j] = mse(y[:n], est.predict(X[:n]))
-                test[i, j] = mse(y_test, est.predict(X_test))
+    for i in range(p.seeds):
+        seed = seed0 + i
+        X, y = source.sample(sizes[-1], rng(seed, "data"))
+        X_test, y_test = source.sample(p.n_test, rng(seed, "population"))
+        for j, n in enumerate(sizes):
+            est, w = _fit_quietly(models.build(config.model, seed), X[:n], y[:n])
+            n_warn += w
+            train[i, j] = mse(y[:n], est.predict(X[:n]))
+            test[i, j] = mse(y_test, est.predict(X_test))
     model = config.model
     n_params = int(model.get("degree", 1)) * len(source.feature_names) + int(
         bool(model.get("fit_intercept", True))

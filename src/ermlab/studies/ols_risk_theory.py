@@ -27,6 +27,11 @@ Conventions
 The test MSE of the random design is heavy-tailed: its variance is finite only for N ≥ p + 4
 (moments of the inverse Wishart: E[tr((XᵀX)⁻¹)^k] < ∞ iff N > p + 2k − 1), so the default
 sizes start at N = p + 4; nearer sizes are still checked but their standard error is unreliable.
+
+The tolerance, ``n_se`` = 4 standard errors, is set for the whole table: simulated with batched
+numpy over 150 whole studies at the default setting (24 checks, 1000 seeds), a correct formula
+fails some check 7 % of the time at 3 SE (0.3 % per check; the MSEs are right-skewed, so the
+t-statistic's lower tail is heavier than normal) and 0.7 % of the time at 4 SE.
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ class Params:
     # p = 5: p + 4, p + 5, 3p, 4p, 10p, 40p.
     n_values: list[int] = field(default_factory=lambda: [9, 10, 15, 20, 50, 200])
     seeds: int = 1000
-    n_se: float = 3.0
+    n_se: float = 4.0
     fixed_design: bool = True
 
 
@@ -87,12 +92,16 @@ def se_check(
     return Check(study, quantity, float(published), float(mean), tol, why, bool(ok))
 
 
-def one_blas_thread():
-    """A context that limits BLAS to one thread: for thousands of tiny fits, BLAS threads only
-    add overhead (10x and more on a busy 2-core machine)."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="blas")
+def tolerance_why(seeds: int, n_se: float, n_checks: int) -> str:
+    """Why ``n_se`` standard errors: the false-alarm rates of one check and of the table."""
+    per_check = math.erfc(n_se / math.sqrt(2))  # two-sided normal tail beyond n_se
+    return (
+        f"Monte Carlo error of a mean over {seeds} seeds. If the formula holds, a normal mean "
+        f"fails {n_se:g} SE with probability {per_check:.2g} and some check of these {n_checks} "
+        f"with at most {min(1.0, n_checks * per_check):.2g} (Bonferroni); the risks are "
+        "right-skewed, which makes both a few times larger (simulated: ≈1 % for the whole "
+        "table at 4 SE, see the study module's docstring)"
+    )
 
 
 def check_setting(config) -> None:
@@ -197,14 +206,13 @@ def run(config, params: Params, out_dir: Path) -> dict[str, Any]:
     }
     if params.fixed_design:
         results["fixed"] = {}
-    with one_blas_thread():
-        for n in params.n_values:
-            sims = simulate(config, n, params.seeds, params.fixed_design)
-            for design in ("random", "fixed") if params.fixed_design else ("random",):
-                row = {}
-                for split in ("train", "test"):
-                    row[f"{split}_mean"], row[f"{split}_se"] = mean_se(sims[f"{design}_{split}"])
-                results[design][str(n)] = row
+    for n in params.n_values:
+        sims = simulate(config, n, params.seeds, params.fixed_design)
+        for design in ("random", "fixed") if params.fixed_design else ("random",):
+            row = {}
+            for split in ("train", "test"):
+                row[f"{split}_mean"], row[f"{split}_se"] = mean_se(sims[f"{design}_{split}"])
+            results[design][str(n)] = row
     _plot(results, params.n_se, out_dir / "learning_curve.png")
     return results
 
@@ -218,7 +226,8 @@ def verify(results: dict[str, Any], params: Params) -> list[Check]:
         "random": ("σ²(1 − p/N)", "σ²(N − 1)/(N − p − 1)"),
         "fixed": ("σ²(1 − p/N)", "σ²(1 + p/N)"),
     }
-    false_alarm = math.erfc(params.n_se / math.sqrt(2))
+    n_checks = sum(2 for design in ("random", "fixed") for _ in results.get(design, {}))
+    why_tol = tolerance_why(seeds, params.n_se, n_checks)
     checks = []
     for design in ("random", "fixed"):
         for key, row in results.get(design, {}).items():
@@ -226,11 +235,7 @@ def verify(results: dict[str, Any], params: Params) -> list[Check]:
             for split, published, label in zip(
                 ("train", "test"), formulas[design](n, p, sigma2), labels[design], strict=True
             ):
-                why = (
-                    f"Monte Carlo error of a mean over {seeds} seeds; {params.n_se:g} SE: "
-                    f"false alarm {false_alarm:.2%} per check for a normal mean (a bit more: "
-                    "the MSE is right-skewed)"
-                )
+                why = why_tol
                 if design == "random" and split == "test" and n <= p + 3:
                     why += (
                         f"; CAUTION: at N ≤ p + 3 = {p + 3} the test MSE has infinite "
