@@ -59,3 +59,12 @@ def project(tmp_path: Path) -> Path:
     run_cmd([*git, "commit", "-qm", "copy"], root)
     run_cmd(["ermlab-stage", "restore-data"], root)
     return root
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project root in tmp_path sharing the repository's conf/ and data/ (for studies)."""
+    (tmp_path / "conf").symlink_to(REPO / "conf")
+    (tmp_path / "data").symlink_to(REPO / "data")
+    monkeypatch.setenv("ERMLAB_ROOT", str(tmp_path))
+    return tmp_path

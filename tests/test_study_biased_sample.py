@@ -120,12 +120,10 @@ FAST = [
 
 
 @pytest.mark.slow
-def test_fast_study_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fast_study_end_to_end(root: Path) -> None:
     from ermlab.studies.runner import run_study, sub_config, verify_study
 
-    monkeypatch.setenv("ERMLAB_ROOT", str(tmp_path))
-    (tmp_path / "conf").symlink_to(REPO / "conf")
-    (tmp_path / "data").symlink_to(REPO / "data")
+    tmp_path = root
     config = sub_config(["experiment=biased_sample", "tracking=off", *FAST])
     results = run_study(config, tmp_path / "out")
     assert verify_study(config, results, tmp_path / "rep") is True

@@ -25,15 +25,6 @@ REPO = Path(__file__).resolve().parents[1]
 ERMLAB = Path(sys.executable).parent / "ermlab"
 
 
-@pytest.fixture
-def root(tmp_path: Path, monkeypatch) -> Path:
-    """A project root in tmp_path sharing the repository's conf/ and data/."""
-    (tmp_path / "conf").symlink_to(REPO / "conf")
-    (tmp_path / "data").symlink_to(REPO / "data")
-    monkeypatch.setenv("ERMLAB_ROOT", str(tmp_path))
-    return tmp_path
-
-
 # ------------------------------------------------------------------------ hand-made results
 def sweep_results(seeds: int = 5) -> dict:
     """Results shaped like run_sweep's, where every published claim holds."""

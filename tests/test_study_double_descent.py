@@ -23,15 +23,6 @@ REPO = Path(__file__).resolve().parents[1]
 FAST = ["study.seeds=100", "study.p_values=[2,10,20,30,38,39,40,41,42,50,70,100]"]
 
 
-@pytest.fixture
-def root(tmp_path: Path, monkeypatch) -> Path:
-    """A project root in tmp_path sharing the repository's conf/ and data/."""
-    (tmp_path / "conf").symlink_to(REPO / "conf")
-    (tmp_path / "data").symlink_to(REPO / "data")
-    monkeypatch.setenv("ERMLAB_ROOT", str(tmp_path))
-    return tmp_path
-
-
 # --------------------------------------------------------------------------------- formula
 def test_formula_limits():
     n, d, s = 40, 100, 0.2

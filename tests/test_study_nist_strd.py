@@ -84,15 +84,7 @@ def test_ols_is_fitted_on_x_with_the_file_degree() -> None:
     assert nist_strd._powers_of_x(read_nist(reference_path("Longley")))
 
 
-def _project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ERMLAB_ROOT", str(tmp_path))
-    (tmp_path / "conf").symlink_to(REPO / "conf")
-    (tmp_path / "data").symlink_to(REPO / "data")
-    return tmp_path
-
-
-def test_file_selection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _project(tmp_path, monkeypatch)
+def test_file_selection(root: Path) -> None:
     every = nist_strd.study_files(Params())
     assert {p.stem for p in every} >= {"Norris", "Pontius", "Longley", "Wampler1"}
     picked = nist_strd.study_files(Params(files=["Norris", "Longley"]))
@@ -107,11 +99,10 @@ def test_file_selection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
 
 @pytest.mark.slow
-def test_study_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_study_end_to_end(root: Path) -> None:
     """The real study on every shipped file plus the test-only files (Filip, Wampler3-5)."""
     from ermlab.studies.runner import run_study, sub_config, verify_study
 
-    root = _project(tmp_path, monkeypatch)
     extra = ",".join(f"'{p}'" for p in EXTRA)
     config = sub_config(["experiment=nist_strd", "tracking=off", f"study.paths=[{extra}]"])
     results = run_study(config, root / "out")

@@ -24,15 +24,6 @@ REPO = Path(__file__).resolve().parents[1]
 FAST = ["study.seeds=200", "study.n_values=[9,20,50]"]
 
 
-@pytest.fixture
-def root(tmp_path: Path, monkeypatch) -> Path:
-    """A project root in tmp_path sharing the repository's conf/ and data/."""
-    (tmp_path / "conf").symlink_to(REPO / "conf")
-    (tmp_path / "data").symlink_to(REPO / "data")
-    monkeypatch.setenv("ERMLAB_ROOT", str(tmp_path))
-    return tmp_path
-
-
 # --------------------------------------------------------------------------------- formulas
 def test_formulas_closed_forms():
     assert ort.random_design_risks(10, 5, 2.0) == pytest.approx((1.0, 2.0 * 9 / 4))
