@@ -158,20 +158,27 @@ def test_input_variance_beats_shared_variance_on_fresh_data(hetero) -> None:
     assert nll_input < nll_true + 0.03
 
 
-def test_linear_variance_head_and_standardize_invariance() -> None:
-    # variance_hidden_sizes=() makes log σ²(x) affine in x; the minimiser is the same
-    # whether the network sees standardised or raw inputs (here x in [100, 300]).
+@pytest.mark.parametrize(
+    ("low", "high", "weight_decay"), [(100.0, 300.0, 0.0), (1.0, 5.0, 0.1)], ids=["raw", "ridge"]
+)
+def test_linear_variance_head_and_standardize_invariance(low, high, weight_decay) -> None:
+    # variance_hidden_sizes=() makes log σ²(x) affine in x, here log σ² = 2 (c + k x): the
+    # problem has one minimiser, the same whether the network sees standardised or raw
+    # inputs (x in cm-like units), also with weight decay on both networks' weights.
     rng = np.random.default_rng(2)
-    x = rng.uniform(100.0, 300.0, size=300)
-    y = 3.0 + 0.5 * x + np.exp(-3.0 + 0.01 * x) * rng.standard_normal(300)
-    kw = dict(loss="gaussian_nll", variance="input", variance_hidden_sizes=[], optimizer="lbfgs")
-    fits = [
-        TorchLinearRegression(**kw, standardize=s, **CPU).fit(x[:, None], y) for s in (True, False)
-    ]
-    grid = np.linspace(100.0, 300.0, 5)[:, None]
+    x = rng.uniform(low, high, size=300)
+    k = 2.0 / (high - low)
+    y = 3.0 + 0.5 * x + np.exp(-2.0 + k * (x - low)) * rng.standard_normal(300)
+    kw = dict(
+        loss="gaussian_nll", variance="input", variance_hidden_sizes=[], optimizer="lbfgs",
+        weight_decay=weight_decay, **CPU,
+    )  # fmt: skip
+    fits = [TorchLinearRegression(**kw, standardize=s).fit(x[:, None], y) for s in (True, False)]
+    grid = np.linspace(low, high, 5)[:, None]
     log_var = np.log(fits[0].predict_var(grid))
     np.testing.assert_allclose(np.diff(log_var, 2), 0.0, atol=1e-9)
-    assert np.diff(log_var)[0] / 50 == pytest.approx(0.02, rel=0.15)  # log σ² = 2 log sd
+    if weight_decay == 0.0:
+        assert (log_var[-1] - log_var[0]) / (high - low) == pytest.approx(2 * k, rel=0.15)
     np.testing.assert_allclose(fits[1].coef_, fits[0].coef_, rtol=1e-5)
     np.testing.assert_allclose(fits[1].predict_var(grid), fits[0].predict_var(grid), rtol=1e-4)
 

@@ -270,7 +270,8 @@ _PARAM_DOCS: dict[str, tuple[str, str]] = {
         "maximum likelihood; for a fixed σ²(x) the mean is then the weighted least-squares "
         "fit with weights 1/σ²(x), so on heteroscedastic data it differs from least squares "
         "and weighs low-noise points more. ``predict_var`` returns σ²(x) per input. The head "
-        "starts at the shared model's initial σ² everywhere. A flexible σ²(x) lets the "
+        "starts at the shared model's initial σ² everywhere; ``lbfgs`` fits it fastest. A "
+        "flexible σ²(x) lets the "
         "likelihood grow without bound by shrinking σ² around a few points: on small samples "
         "keep the head small (``variance_hidden_sizes``), or use ``weight_decay`` or "
         "``early_stopping``.",
