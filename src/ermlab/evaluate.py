@@ -21,6 +21,7 @@ from ermlab.seeding import rng
 
 POPULATION_CHUNK = 1_000_000  # rows per chunk: bounded memory for any n_population
 MAIN_LOSS = {"regression": "mse", "classification": "zero_one"}
+LOSS_ORDER = ("mse", "mae", "gaussian_nll", "zero_one", "accuracy", "cross_entropy")
 
 
 def risks(estimator, X: np.ndarray, y: np.ndarray, task: str, noise_var: float = 1.0):
@@ -156,7 +157,7 @@ def risk_table(metrics: dict[str, Any]) -> str:
     """A small text table: one row per split (empirical, test, CV, population, Bayes, gap),
     one column per loss, 'absent' where there is no value (real data has no population)."""
     table = metrics["risk"]
-    loss_names = list(table["train"])
+    loss_names = sorted(table["train"], key=lambda loss: (LOSS_ORDER.index(loss), loss))
     rows = [
         ("empirical (train)", table["train"]),
         ("test", table["test"]),

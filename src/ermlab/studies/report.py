@@ -98,7 +98,8 @@ def summary_table(reports: list[dict[str, Any]]) -> str:
         for c in report["checks"]
     ]
     head = ("study", "quantity", "published", "reproduced", "status")
-    widths = [min(max(len(str(r[i])) for r in [head, *rows]), 48) for i in range(5)]
+    limits = (20, 72, 24, 24, 6)  # long texts are cut: report.md has them in full
+    widths = [min(max(len(str(r[i])) for r in [head, *rows]), limits[i]) for i in range(5)]
 
     def line(row) -> str:
         return "  ".join(str(v)[: widths[i]].ljust(widths[i]) for i, v in enumerate(row))
