@@ -35,11 +35,11 @@ data: $(STAMP)
 	$(BIN)/ermlab-stage restore-data
 
 ## test: the whole suite, slow end-to-end tests included
-test: $(STAMP)
+test: $(STAMP) data
 	$(BIN)/python -m pytest -q
 
 ## test-fast: the unit tests only
-test-fast: $(STAMP)
+test-fast: $(STAMP) data
 	$(BIN)/python -m pytest -q -m "not slow"
 
 ## ui: browse the MLflow runs of this project on http://127.0.0.1:5000

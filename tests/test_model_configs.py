@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.base import clone, is_classifier
+from tests.conftest import REPO
 
 from ermlab import models
 from ermlab.config import ConfigError, compose, validate
-from tests.conftest import REPO
 
 MODELS = sorted(p.stem for p in (REPO / "conf" / "model").glob("*.yaml"))
 

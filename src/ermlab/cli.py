@@ -59,20 +59,15 @@ class SweepTracker(Callback):
 
     def __init__(self) -> None:
         self.rows: list[tuple[str, dict[str, float]]] = []
-        self.client = None
-        self.parent_id: str | None = None
+        self.parent = None
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
         from ermlab.config import TrackingConfig
-        from ermlab.tracking import client_for
+        from ermlab.tracking import open_run
 
-        tracking = TrackingConfig(**config.tracking)
-        if not tracking.enabled:
-            return
-        self.client, experiment_id = client_for(tracking)
-        run = self.client.create_run(experiment_id, run_name=f"{config.name}/sweep")
-        self.parent_id = run.info.run_id
-        os.environ[PARENT_RUN_ENV] = self.parent_id
+        self.parent = open_run(TrackingConfig(**config.tracking), f"{config.name}/sweep")
+        if self.parent is not None:
+            os.environ[PARENT_RUN_ENV] = self.parent.run_id
 
     def on_job_end(self, config, job_return, **kwargs: Any) -> None:
         from hydra.core.utils import JobStatus
@@ -89,9 +84,9 @@ class SweepTracker(Callback):
         self._finish("FINISHED")
 
     def _finish(self, status: str) -> None:
-        if self.client is not None and self.parent_id is not None:
-            self.client.set_terminated(self.parent_id, status)
-            self.client = None
+        if self.parent is not None:
+            self.parent.finish(status)
+            self.parent = None
         os.environ.pop(PARENT_RUN_ENV, None)
 
 

@@ -598,8 +598,9 @@ def compose(overrides: list[str] | None = None, config_dir: Path | None = None) 
 
     register_configs()
     try:
-        with _outside_running_app(), initialize_config_dir(
-            str(config_dir or conf_dir()), version_base="1.3"
+        with (
+            _outside_running_app(),
+            initialize_config_dir(str(config_dir or conf_dir()), version_base="1.3"),
         ):
             return hydra_compose(config_name="config", overrides=list(overrides or []))
     except (HydraException, OmegaConfBaseException) as err:

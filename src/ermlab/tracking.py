@@ -123,9 +123,9 @@ class Recorder:
             )
             self.client.log_artifacts(self.run_id, str(folder), "model")
 
-    def set_tags(self, tags: dict[str, str]) -> None:
-        for key, value in tags.items():
-            self.client.set_tag(self.run_id, key, value)
+    def finish(self, status: str = "FINISHED") -> None:
+        """End the run as FINISHED or FAILED."""
+        self.client.set_terminated(self.run_id, status)
 
 
 def _now_ms() -> int:
@@ -146,18 +146,11 @@ def client_for(tracking) -> tuple[Any, str]:
     return client, client.create_experiment(tracking.experiment, artifact_root(uri))
 
 
-@contextmanager
-def tracked_run(
-    tracking, run_name: str, parent_run_id: str | None = None
-) -> Iterator[Recorder | None]:
-    """Open an MLflow run for the ``tracking`` config; yields ``None`` when tracking is off.
-
-    The run ends FINISHED, or FAILED (and the error propagates) when the body raises, even on
-    KeyboardInterrupt.
-    """
+def open_run(tracking, run_name: str, parent_run_id: str | None = None) -> Recorder | None:
+    """Create a RUNNING MLflow run (tagged with the git commit, the DVC experiment name and its
+    parent, if any); ``None`` when tracking is off. End it with :meth:`Recorder.finish`."""
     if not tracking.enabled:
-        yield None
-        return
+        return None
     client, experiment_id = client_for(tracking)
     tags = {"mlflow.runName": run_name}
     if commit := git_commit():
@@ -168,13 +161,37 @@ def tracked_run(
     if parent_run_id:
         tags["mlflow.parentRunId"] = parent_run_id
     run = client.create_run(experiment_id, tags=tags, run_name=run_name)
-    run_id = run.info.run_id
+    return Recorder(client, run.info.run_id)
+
+
+def reopen_run(tracking, run_id: str) -> Recorder | None:
+    """A recorder for an existing run (a study's verify step adds its report to the run that
+    ``run`` created); ``None`` when tracking is off."""
+    if not tracking.enabled:
+        return None
+    client, _ = client_for(tracking)
+    return Recorder(client, run_id)
+
+
+@contextmanager
+def tracked_run(
+    tracking, run_name: str, parent_run_id: str | None = None
+) -> Iterator[Recorder | None]:
+    """Open an MLflow run for the ``tracking`` config; yields ``None`` when tracking is off.
+
+    The run ends FINISHED, or FAILED (and the error propagates) when the body raises, even on
+    KeyboardInterrupt.
+    """
+    recorder = open_run(tracking, run_name, parent_run_id)
+    if recorder is None:
+        yield None
+        return
     try:
-        yield Recorder(client, run_id)
+        yield recorder
     except BaseException:
-        client.set_terminated(run_id, "FAILED")
+        recorder.finish("FAILED")
         raise
-    client.set_terminated(run_id, "FINISHED")
+    recorder.finish("FINISHED")
 
 
 def record_results(

@@ -129,14 +129,13 @@ def verify_study(config: Config, results: dict[str, Any], report_dir: Path) -> b
     checks = module.verify(results, study_params(module, config.study))
     passed = write_report(module.TITLE, checks, report_dir)
     print(render_markdown(module.TITLE, checks))
-    run_id = results.get("mlflow_run_id")
-    if run_id and config.tracking.enabled:
-        from ermlab.tracking import client_for
+    if run_id := results.get("mlflow_run_id"):
+        from ermlab.tracking import reopen_run
 
-        client, _ = client_for(config.tracking)
-        client.log_artifact(run_id, str(report_dir / "report.md"))
-        client.log_metric(run_id, "verify/passed", float(passed))
-        client.log_metric(run_id, "verify/checks_failed", float(sum(not c.passed for c in checks)))
+        if (recorder := reopen_run(config.tracking, run_id)) is not None:
+            recorder.log_artifact(report_dir / "report.md")
+            failed = sum(not c.passed for c in checks)
+            recorder.log_metrics({"verify/passed": float(passed), "verify/checks_failed": failed})
     return passed
 
 
