@@ -87,3 +87,33 @@ def test_hydra_multirun_writes_one_parent_and_one_child_per_job(tmp_path: Path):
     assert all("risk/test/mse" in r.data.metrics for r in children)
     # The table printed at the end: a header and one line per job.
     assert proc.stdout.count("model=") >= 4 and "risk/test/mse" in proc.stdout
+
+
+@pytest.mark.slow
+def test_a_failed_job_in_a_sweep_fails_the_parent_and_the_exit_status(tmp_path: Path):
+    db = tmp_path / "mlflow.db"
+    proc = run_cmd(
+        [
+            "ermlab",
+            "-m",
+            "model=sklearn_linear,logistic",  # a classifier on a regression target fails
+            f"tracking.uri=sqlite:///{db}",
+            "tracking.experiment=sweep",
+            f"hydra.sweep.dir={tmp_path / 'multirun'}",
+        ],
+        tmp_path,
+        check=False,
+        ERMLAB_ROOT=str(REPO),
+    )
+    assert proc.returncode == 2
+    assert "ermlab: error: ValueError: Unknown label type" in proc.stderr
+    assert "model=logistic" in proc.stdout and "failed" in proc.stdout
+    status = {
+        r.data.tags.get("mlflow.runName", "").split("/")[1]: r.info.status
+        for r in _runs(db, "sweep")
+    }
+    assert status == {
+        "sweep": "FAILED",
+        "LinearRegression": "FINISHED",
+        "LogisticRegression": "FAILED",
+    }

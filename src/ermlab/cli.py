@@ -22,6 +22,7 @@ from ermlab.config import ConfigError, compose, register_configs, validate
 from ermlab.errors import EXIT_USER_ERROR, exit_on_user_error, user_message
 
 PARENT_RUN_ENV = "ERMLAB_PARENT_RUN_ID"
+FAILED = "failed"  # the key a failed sweep job returns, with its one-line error
 TABLE_METRICS = ("risk/train/mse", "risk/test/mse", "risk/population/mse", "gap/mse")
 
 
@@ -60,6 +61,7 @@ class SweepTracker(Callback):
     def __init__(self) -> None:
         self.rows: list[tuple[str, dict[str, float]]] = []
         self.parent = None
+        self.failed = False
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
         from ermlab.config import TrackingConfig
@@ -73,15 +75,18 @@ class SweepTracker(Callback):
         from hydra.core.utils import JobStatus
 
         label = " ".join(job_return.overrides or [])
-        if job_return.status == JobStatus.COMPLETED:
-            self.rows.append((label, job_return.return_value or {}))
-        else:
-            self.rows.append((label, {}))
+        completed = job_return.status == JobStatus.COMPLETED
+        metrics = (job_return.return_value or {}) if completed else {}
+        self.failed = self.failed or not completed or FAILED in metrics
+        self.rows.append((label, {} if FAILED in metrics else metrics))
+        if not completed:  # Hydra raises after the batch: on_multirun_end will not come
             self._finish("FAILED")
 
     def on_multirun_end(self, config, **kwargs: Any) -> None:
         print(sweep_table(self.rows))
-        self._finish("FINISHED")
+        self._finish("FAILED" if self.failed else "FINISHED")
+        if self.failed:
+            sys.exit(EXIT_USER_ERROR)
 
     def _finish(self, status: str) -> None:
         if self.parent is not None:
@@ -108,7 +113,7 @@ class StudyCheckFailed(RuntimeError):
     """A study ran, but some published number was not reproduced (see its report.md)."""
 
 
-def task(cfg) -> dict[str, float]:
+def task(cfg) -> dict[str, Any]:
     """One job: validate, run the four steps (or a study), print the risks; returns the flat
     metrics. A user error ends a single run with one line and exit status 2; in a sweep the job
     is recorded as failed and the others go on."""
@@ -122,10 +127,13 @@ def task(cfg) -> dict[str, float]:
             return study_task(config, out_dir)
         return run_task(config, out_dir)
     except (ValueError, RuntimeError, OSError) as err:
+        if os.environ.get("ERMLAB_DEBUG"):
+            raise
         print(f"ermlab: error: {user_message(err)}", file=sys.stderr)
-        if HydraConfig.get().mode == RunMode.RUN and not os.environ.get("ERMLAB_DEBUG"):
+        if HydraConfig.get().mode == RunMode.RUN:
             sys.exit(EXIT_USER_ERROR)
-        raise
+        # In a sweep the other jobs go on; the table marks this one and the exit status is 2.
+        return {FAILED: user_message(err)}
 
 
 def run_task(config, out_dir: Path) -> dict[str, float]:
