@@ -7,7 +7,7 @@ composed config is turned into objects by :func:`validate`. Both entry points, t
 and the DVC stage commands, go through :func:`validate` before they write anything.
 
 The YAML files in ``conf/`` hold values only; each one starts from its schema through its
-defaults list (``defaults: [linear_schema, _self_]``).
+defaults list (``defaults: [/schema/data/linear@_here_, _self_]``).
 """
 
 from __future__ import annotations
@@ -473,12 +473,15 @@ def register_configs() -> None:
     from hydra.core.config_store import ConfigStore
 
     cs = ConfigStore.instance()
+    # Schemas live in their own groups (schema/data/linear, ...) so that `ermlab --help` lists
+    # only the options a user picks; a YAML file extends its schema with
+    # `defaults: [/schema/data/linear@_here_, _self_]`.
     cs.store(name="config_schema", node=Config)
     for kind, schema in DATA_SCHEMAS.items():
-        cs.store(group="data", name=f"{kind}_schema", node=schema)
+        cs.store(group="schema/data", name=kind, node=schema)
     for kind, schema in SPLIT_SCHEMAS.items():
-        cs.store(group="split", name=f"{kind}_schema", node=schema)
-    cs.store(group="tracking", name="tracking_schema", node=TrackingConfig)
+        cs.store(group="schema/split", name=kind, node=schema)
+    cs.store(group="schema/tracking", name="tracking", node=TrackingConfig)
 
 
 # --------------------------------------------------------------------------- compose/validate
