@@ -113,7 +113,7 @@ FAST = [
     "study.one_class.seeds=2",
     "study.one_class.data=['data=imbalanced_gaussians','data.n_test=5000']",
     "study.covariate_shift.seeds=20",
-    "study.covariate_shift.data=['data=bishop_uniform','data.n_train=40','data.n_test=1000']",
+    "study.covariate_shift.data=['data=polynomial','data.n_train=40','data.n_test=1000']",
     "study.small_sample.seeds=20",
     "study.small_sample.n_test=2000",
 ]

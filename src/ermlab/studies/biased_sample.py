@@ -88,7 +88,7 @@ class CovariateShiftParams:
     """
 
     data: list[str] = field(
-        default_factory=lambda: ["data=bishop_uniform", "data.n_train=40", "data.n_test=5000"]
+        default_factory=lambda: ["data=polynomial", "data.n_train=40", "data.n_test=5000"]
     )
     biased_split: list[str] = field(
         default_factory=lambda: ["split=covariate_shift", "split.low=0.0", "split.high=0.5"]
@@ -111,7 +111,7 @@ class SmallSampleParams:
         Tolerance of the mean train MSE against σ²(1 − p/N), in standard errors.
     """
 
-    data: list[str] = field(default_factory=lambda: ["data=bishop_uniform"])
+    data: list[str] = field(default_factory=lambda: ["data=polynomial"])
     model: list[str] = field(default_factory=lambda: ["model=ols_poly", "model.degree=9"])
     sizes: list[int] = field(default_factory=lambda: [10, 15, 20, 50, 100, 1000])
     n_test: int = 10_000
