@@ -193,17 +193,7 @@ def _fixed_design(
             "a fixed design needs at least 1 training and 1 test row"
         )
     X = np.asarray(source.grid(n_train), dtype=float).reshape(n_train, 1)
-    y = np.asarray(source.sample_at(X, gen))
-    train = Dataset(
-        X,
-        y,
-        dataset.feature_names,
-        dataset.target_name,
-        dataset.source,
-        dataset.task,
-        None,
-        dataset.meta,
-    )
+    train = dataset.with_rows(X, source.sample_at(X, gen))
     return train, dataset.subset(np.arange(n_train, len(dataset)))
 
 
@@ -225,18 +215,7 @@ def _population(
             f"data.n_test={n_hold} held out plus at least 1 training row"
         )
     train_idx, _ = _random_partition(n, n_hold, gen)
-    X, y = source.sample(cfg.n_test, gen)
-    test = Dataset(
-        np.asarray(X, dtype=float),
-        np.asarray(y),
-        dataset.feature_names,
-        dataset.target_name,
-        dataset.source,
-        dataset.task,
-        None,
-        dataset.meta,
-    )
-    return dataset.subset(train_idx), test
+    return dataset.subset(train_idx), dataset.with_rows(*source.sample(cfg.n_test, gen))
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

@@ -44,9 +44,14 @@ class Dataset:
 
     def subset(self, index: np.ndarray) -> Dataset:
         """The rows ``index`` (an integer array), same metadata."""
+        return self.with_rows(self.X[index], self.y[index])
+
+    def with_rows(self, X: np.ndarray, y: np.ndarray) -> Dataset:
+        """Other rows X (m, p), y (m,) with this dataset's metadata (a training or test part:
+        ``n_test`` is dropped)."""
         return Dataset(
-            self.X[index],
-            self.y[index],
+            np.asarray(X, dtype=float),
+            np.asarray(y),
             self.feature_names,
             self.target_name,
             self.source,
