@@ -84,25 +84,35 @@ class SyntheticConfig:
 
 
 @dataclass
-class LinearSourceConfig(SyntheticConfig):
-    """y = intercept + coef · x + ε, ε ~ N(0, noise_sd²), x ~ ``x`` (see :class:`InputDistConfig`).
-    Bayes risk under squared loss: noise_sd²."""
+class LinearScoreConfig(SyntheticConfig):
+    """Named inputs x ~ ``x`` (see :class:`InputDistConfig`) and a linear score
+    intercept + coef · x: what the ``linear`` and ``logistic`` sources share."""
 
-    kind: str = "linear"
     features: list[str] = field(default_factory=lambda: ["x"])
     target: str = "y"
     x: InputDistConfig = field(default_factory=InputDistConfig)
     intercept: float = 0.0
     coef: list[float] = field(default_factory=lambda: [1.0])
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        p = len(self.features)
+        _require(p > 0, "data.features", self.features, "at least one feature name")
+        _require(len(self.coef) == p, "data.coef", self.coef, f"{p} values, one per feature")
+        self.x.check(p)
+
+
+@dataclass
+class LinearSourceConfig(LinearScoreConfig):
+    """y = intercept + coef · x + ε, ε ~ N(0, noise_sd²). Bayes risk under squared loss:
+    noise_sd²."""
+
+    kind: str = "linear"
     noise_sd: float = 1.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _require(self.noise_sd >= 0, "data.noise_sd", self.noise_sd, "a number >= 0")
-        p = len(self.features)
-        _require(p > 0, "data.features", self.features, "at least one feature name")
-        _require(len(self.coef) == p, "data.coef", self.coef, f"{p} values, one per feature")
-        self.x.check(p)
 
 
 @dataclass
@@ -161,24 +171,15 @@ class HeteroscedasticSourceConfig(SyntheticConfig):
 
 
 @dataclass
-class LogisticSourceConfig(SyntheticConfig):
-    """Binary y ∈ {0, 1} with p(y=1|x) = σ(intercept + coef · x), x ~ ``x``."""
+class LogisticSourceConfig(LinearScoreConfig):
+    """Binary y ∈ {0, 1} with p(y=1|x) = σ(intercept + coef · x)."""
 
     kind: str = "logistic"
     features: list[str] = field(default_factory=lambda: ["x1", "x2"])
-    target: str = "y"
     x: InputDistConfig = field(
         default_factory=lambda: InputDistConfig(mean=[0.0, 0.0], sd=[1.0, 1.0])
     )
-    intercept: float = 0.0
     coef: list[float] = field(default_factory=lambda: [2.0, -1.0])
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        p = len(self.features)
-        _require(p > 0, "data.features", self.features, "at least one feature name")
-        _require(len(self.coef) == p, "data.coef", self.coef, f"{p} values, one per feature")
-        self.x.check(p)
 
 
 @dataclass
