@@ -60,23 +60,24 @@ def test_a_failing_fit_marks_the_run_failed(tmp_path: Path):
     assert recorded.info.status == "FAILED"
 
 
+def _sweep(tmp_path: Path, *overrides: str):
+    """``ermlab -m OVERRIDES`` recording to tmp_path/mlflow.db, experiment ``sweep``."""
+    db, folder = tmp_path / "mlflow.db", tmp_path / "multirun"
+    args = [
+        f"tracking.uri=sqlite:///{db}",
+        "tracking.experiment=sweep",
+        f"hydra.sweep.dir={folder}",
+    ]
+    return run_cmd(
+        ["ermlab", "-m", *overrides, *args], tmp_path, check=False, ERMLAB_ROOT=str(REPO)
+    )
+
+
 @pytest.mark.slow
 def test_hydra_multirun_writes_one_parent_and_one_child_per_job(tmp_path: Path):
-    db = tmp_path / "mlflow.db"
-    proc = run_cmd(
-        [
-            "ermlab",
-            "-m",
-            "model=ols,sklearn_linear",
-            "data.n_train=10,100",
-            f"tracking.uri=sqlite:///{db}",
-            "tracking.experiment=sweep",
-            f"hydra.sweep.dir={tmp_path / 'multirun'}",
-        ],
-        tmp_path,
-        ERMLAB_ROOT=str(REPO),
-    )
-    runs = _runs(db, "sweep")
+    proc = _sweep(tmp_path, "model=ols,sklearn_linear", "data.n_train=10,100")
+    assert proc.returncode == 0, proc.stderr
+    runs = _runs(tmp_path / "mlflow.db", "sweep")
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     assert len(parents) == 1 and len(children) == 4
@@ -91,26 +92,14 @@ def test_hydra_multirun_writes_one_parent_and_one_child_per_job(tmp_path: Path):
 
 @pytest.mark.slow
 def test_a_failed_job_in_a_sweep_fails_the_parent_and_the_exit_status(tmp_path: Path):
-    db = tmp_path / "mlflow.db"
-    proc = run_cmd(
-        [
-            "ermlab",
-            "-m",
-            "model=sklearn_linear,logistic",  # a classifier on a regression target fails
-            f"tracking.uri=sqlite:///{db}",
-            "tracking.experiment=sweep",
-            f"hydra.sweep.dir={tmp_path / 'multirun'}",
-        ],
-        tmp_path,
-        check=False,
-        ERMLAB_ROOT=str(REPO),
-    )
+    # A classifier on a regression target fails.
+    proc = _sweep(tmp_path, "model=sklearn_linear,logistic")
     assert proc.returncode == 2
     assert "ermlab: error: ValueError: Unknown label type" in proc.stderr
     assert "model=logistic" in proc.stdout and "failed" in proc.stdout
     status = {
         r.data.tags.get("mlflow.runName", "").split("/")[1]: r.info.status
-        for r in _runs(db, "sweep")
+        for r in _runs(tmp_path / "mlflow.db", "sweep")
     }
     assert status == {
         "sweep": "FAILED",
