@@ -284,7 +284,7 @@ def test_streaming_warns_once_while_rank_deficient() -> None:
 def test_bad_parameters_raise_naming_them(data) -> None:
     X, y = data
     for params, name in [
-        ({"degree": 0}, "degree"),
+        ({"degree": -1}, "degree"),
         ({"degree": 1.5}, "degree"),
         ({"alpha": -1.0}, "alpha"),
         ({"alpha": float("inf")}, "alpha"),
@@ -301,6 +301,100 @@ def test_bad_parameters_raise_naming_them(data) -> None:
         OLS().fit(Xn, y)
     with pytest.raises(ValueError):
         OLS().fit(X, y).predict(X[:, :2])
+
+
+def test_predict_uses_the_fitted_structure_not_live_params(data) -> None:
+    X, y = data
+    model = OLS().fit(X, y)
+    before = model.predict(X)
+    model.set_params(degree=2, fit_intercept=False)
+    assert model.degree_ == 1
+    np.testing.assert_array_equal(model.predict(X), before)
+    model.fit(X, y)  # the next fit takes the new parameters
+    assert model.degree_ == 2 and model.coef_.shape == (8,) and model.intercept_ == 0.0
+
+
+@pytest.mark.parametrize("change", [{"degree": 2}, {"fit_intercept": False}])
+def test_partial_fit_rejects_structural_change_mid_stream(data, change) -> None:
+    X, y = data
+    model = OLS().partial_fit(X[:100], y[:100])
+    model.set_params(**change)
+    with pytest.raises(ValueError, match=r"^degree or fit_intercept changed mid-stream") as info:
+        model.partial_fit(X[100:], y[100:])
+    assert "\n" not in str(info.value)
+    # fit_chunks starts a new stream with the new structure.
+    chunks = model.fit_chunks([(X[:100], y[:100]), (X[100:], y[100:])])
+    ref = OLS(**change).fit(X, y)
+    assert _rel(chunks.coef_, ref.coef_) < 1e-10
+
+
+def test_partial_fit_applies_a_changed_penalty_from_the_next_call(data) -> None:
+    X, y = data
+    model = OLS().partial_fit(X[:100], y[:100])
+    model.set_params(alpha=2.0, penalty="bishop").partial_fit(X[100:], y[100:])
+    ref = OLS(alpha=2.0, penalty="bishop").fit(X, y)
+    assert _rel(model.coef_with_intercept_, ref.coef_with_intercept_) < 1e-9
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["small", "gram-path"])
+def test_degree_zero_is_the_intercept_only_model(data, monkeypatch, large) -> None:
+    X, y = data
+    n = len(y)
+    if large:  # n·p above the threshold: the Gram route and double-precision refinement
+        monkeypatch.setattr("ermlab.models.ols._REFINE_MAX", 0)
+    taken = _paths(monkeypatch)
+    model = OLS(degree=0).fit(X, y)
+    assert taken == (["gram"] if large else ["tsqr"])
+    assert model.degree_ == 0 and model.coef_.shape == (0,) and model.n_features_in_ == 4
+    assert model.intercept_ == pytest.approx(y.mean(), rel=1e-13)
+    np.testing.assert_allclose(model.coef_with_intercept_, [y.mean()], rtol=1e-13)
+    np.testing.assert_allclose(model.predict(X[:5]), np.full(5, y.mean()), rtol=1e-13)
+    assert model.rank_ == 1 and not model.singular_
+    assert model.stderr_ == pytest.approx([y.std(ddof=1) / math.sqrt(n)], rel=1e-12)
+    assert model.residual_sd_ == pytest.approx(y.std(ddof=1), rel=1e-12)
+    assert model.r2_ == pytest.approx(0.0, abs=1e-12) and model.anova_["regression_df"] == 0
+    assert model.score(X, y) == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError):
+        model.predict(X[:, :2])  # the input columns are unused but still validated
+    stream = OLS(degree=0)
+    for start in range(0, n, 64):
+        stream.partial_fit(X[start : start + 64], y[start : start + 64])
+    assert stream.intercept_ == pytest.approx(y.mean(), rel=1e-12)
+    assert _rel(stream.stderr_, model.stderr_) < 1e-10
+
+
+@pytest.mark.parametrize("lam", [1e-3, 1.0])
+def test_degree_zero_ridge(data, lam) -> None:
+    X, y = data
+    n = len(y)
+    # Bishop: the intercept w0 is penalised, (ΦᵀΦ + NλI)⁻¹Φᵀt with Φ = [1] is Σt / (N + Nλ).
+    bishop = OLS(degree=0, alpha=lam, penalty="bishop").fit(X, y)
+    assert bishop.intercept_ == pytest.approx(y.sum() / (n + n * lam), rel=1e-12)
+    # sklearn: the intercept is not penalised, so there is nothing to shrink.
+    sk = OLS(degree=0, alpha=lam).fit(X, y)
+    assert sk.intercept_ == pytest.approx(y.mean(), rel=1e-12)
+
+
+def test_degree_zero_needs_an_intercept(data) -> None:
+    X, y = data
+    with pytest.raises(ValueError, match=r"^degree=0 needs fit_intercept=True") as info:
+        OLS(degree=0, fit_intercept=False).fit(X, y)
+    assert "\n" not in str(info.value)
+
+
+def test_documented_constant_column_and_uncentred_r2(data) -> None:
+    X, y = data
+    Xc = np.column_stack([np.ones(len(y)), X])
+    # A constant column duplicates the intercept: rank deficient, no standard errors ...
+    model = _one_warning(lambda: OLS().fit(Xc, y))
+    assert model.singular_ and np.isnan(model.stderr_).all()
+    # ... while without an intercept it plays the intercept, and r2_ is NIST's uncentred R²,
+    # not score()'s centred one.
+    model = OLS(fit_intercept=False).fit(Xc, y)
+    rss = np.sum((y - model.predict(Xc)) ** 2)
+    assert model.r2_ == pytest.approx(1 - rss / np.sum(y**2), rel=1e-12)
+    assert model.score(Xc, y) == pytest.approx(1 - rss / np.sum((y - y.mean()) ** 2), rel=1e-12)
+    assert model.r2_ != pytest.approx(model.score(Xc, y), rel=1e-3)
 
 
 def test_sklearn_api(data) -> None:

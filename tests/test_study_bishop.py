@@ -159,9 +159,11 @@ def test_render_tables_layout():
 def test_fitter_constant_linear_and_ridge_match_closed_forms(root):
     x, t = ten_points(3)
     fitter = bishop.PolynomialFitter.from_params(bishop.Params())
-    fit0 = fitter.fit(x, t, 0)  # M = 0: OLS needs degree >= 1, so w0 is fitted on x⁰ = 1
+    fit0 = fitter.fit(x, t, 0)  # M = 0: OLS(degree=0), the intercept w0 alone
     np.testing.assert_allclose(fit0.w, [t.mean()], rtol=1e-12)
     np.testing.assert_allclose(fit0.predict(x), np.full(10, t.mean()), rtol=1e-12)
+    # Bishop's ridge penalises w0 too: (ΦᵀΦ + NλI)⁻¹Φᵀt with Φ = [1], ln λ = 0, N = 10.
+    np.testing.assert_allclose(fitter.fit(x, t, 0, 0.0).w, [t.sum() / (10 + 10)], rtol=1e-12)
     np.testing.assert_allclose(fitter.fit(x, t, 3).w, np.polyfit(x, t, 3)[::-1], rtol=1e-9)
     Phi = np.vander(x, 10, increasing=True)
     ridge = np.linalg.solve(Phi.T @ Phi + 10 * np.eye(10), Phi.T @ t)  # ln λ = 0, N = 10

@@ -340,6 +340,25 @@ def test_early_stopping_stops_and_records_validation_loss() -> None:
     assert plain.n_iter_ == 3 and np.all(np.isnan(plain.history_["val_loss"]))
 
 
+def test_early_stopping_with_tol_restores_the_epoch_of_least_validation_loss() -> None:
+    # tol > 0 only delays the patience reset: the restored parameters must be those of the
+    # epoch with the lowest validation loss, not of the last epoch that beat the best by tol.
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0.0, 2 * np.pi, size=(200, 1))
+    y = np.sin(X[:, 0]) + rng.normal(0.0, 0.3, size=200)
+    params = dict(
+        hidden_sizes=(32,), optimizer="adam", lr=0.01, early_stopping=True, random_state=0, **CPU
+    )
+    model = TorchRegressor(epochs=300, tol=0.02, patience=20, **params).fit(X, y)
+    h = model.history_
+    best_epoch = h["epoch"][int(np.argmin(h["val_loss"]))]
+    assert best_epoch < model.n_iter_
+    # Same split and trajectory, stopped at the best epoch: its final model is the best one.
+    reference = TorchRegressor(epochs=best_epoch, patience=300, **params).fit(X, y)
+    assert reference.history_["val_loss"] == h["val_loss"][:best_epoch]
+    np.testing.assert_allclose(model.predict(X), reference.predict(X), rtol=0, atol=1e-12)
+
+
 def test_tol_stops_on_training_plateau(heights) -> None:
     X, y, _ = heights
     model = TorchLinearRegression(tol=1e-6, patience=3, epochs=5000, **CPU).fit(X, y)

@@ -91,6 +91,8 @@ def slide_formula(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 def _powers(t: np.ndarray, degree: int, dtype=np.float64) -> np.ndarray:
     """Columns ``t_j, t_j², ..., t_j^degree`` for each column j (j-major), shape (n, k·degree)."""
     t = np.asarray(t, dtype=dtype)
+    if degree == 0:
+        return np.empty((t.shape[0], 0), dtype=dtype)
     if degree == 1:
         return t
     out = np.empty((*t.shape, degree), dtype=dtype)
@@ -112,10 +114,15 @@ class OLS(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     fit_intercept : bool, default=True
-        Fit a constant term. Without it, ``r2_`` is the uncentred ``1 − RSS/Σy²`` (as NIST).
+        Fit a constant term. Without it, ``r2_`` is the uncentred ``1 − RSS/Σy²`` (as NIST),
+        while :meth:`score` stays scikit-learn's centred ``1 − RSS/Σ(y − ȳ)²``: the two differ.
     degree : int, default=1
         Each input column ``x_j`` becomes ``x_j, x_j², ..., x_j^degree``; output features are
-        ordered input by input (``coef_.reshape(n_features_in_, degree)``).
+        ordered input by input (``coef_.reshape(n_features_in_, degree)``). ``degree=0`` uses
+        no input column: the model is the intercept alone (``coef_`` of shape (0,),
+        ``intercept_`` the mean of y, or ``Σy / (N + Nλ)`` under ``penalty="bishop"``; r2_ 0,
+        F statistic NaN; X is still validated and must keep its number of columns). It needs
+        ``fit_intercept=True`` (else ValueError: such a model would have no parameters).
     alpha : float, default=0.0
         Ridge penalty (>= 0); see ``penalty`` for the convention.
     penalty : {"sklearn", "bishop"}, default="sklearn"
@@ -130,8 +137,11 @@ class OLS(RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_features_in_ * degree,)
+    coef_ : ndarray of shape (n_features_in_ * degree_,)
         Coefficients of the expanded features, raw (unscaled) basis.
+    degree_ : int
+        The ``degree`` the fit was made with; :meth:`predict` uses it (not the live
+        ``degree``), so ``set_params`` after fitting takes effect at the next fit.
     intercept_ : float
         Constant term (0.0 when ``fit_intercept=False``).
     coef_with_intercept_ : ndarray of shape (p_total,)
@@ -158,6 +168,13 @@ class OLS(RegressorMixin, BaseEstimator):
 
     Notes
     -----
+    A constant input column together with ``fit_intercept=True`` duplicates the intercept:
+    the design is rank deficient, so fitting issues a :class:`RankDeficientWarning`, returns
+    the minimum-norm solution and sets ``stderr_`` to NaN (drop the column, or use
+    ``fit_intercept=False`` to let it play the intercept).
+    Without an intercept ``r2_`` (and the regression sum of squares in ``anova_``) is NIST's
+    uncentred ``1 − RSS/Σy²``, but :meth:`score` is scikit-learn's centred R²
+    ``1 − RSS/Σ(y − ȳ)²``; with an intercept both are the centred R² of the training data.
     Inference statistics assume ``alpha == 0``: with a ridge penalty ``stderr_``,
     ``residual_sd_`` and the ANOVA entries are NaN (``r2_`` is still the training R²); for a
     singular design ``stderr_`` is NaN (the coefficients are not estimable).
@@ -167,7 +184,10 @@ class OLS(RegressorMixin, BaseEstimator):
     After ``partial_fit``/``fit_chunks`` the solution comes from the accumulated R factor alone
     (no refinement pass over the data, which is gone), so it agrees with ``fit`` to ~1e-12 on
     well-conditioned data; the centring/scaling is fixed by the first chunk. ``partial_fit``
-    after ``fit`` continues the same accumulation.
+    after ``fit`` continues the same accumulation. ``degree`` and ``fit_intercept`` shape the
+    accumulated factor, so changing them mid-stream makes the next ``partial_fit`` raise
+    ValueError (it does not silently restart: call ``fit`` or ``fit_chunks`` for a new fit);
+    ``alpha``, ``penalty`` and ``rcond`` only enter the solve and may change between calls.
     """
 
     def __init__(self, fit_intercept=True, degree=1, alpha=0.0, penalty="sklearn", rcond=None):
@@ -205,6 +225,9 @@ class OLS(RegressorMixin, BaseEstimator):
 
         The first call fixes the centring/scaling of the working basis from its chunk; memory
         stays O(p²) between calls. A rank-deficiency warning is issued at most once per stream.
+        ``degree`` and ``fit_intercept`` must not change after the first call (ValueError: the
+        stream is not restarted silently); ``alpha``, ``penalty`` and ``rcond`` may, and apply
+        from the call that sees them.
 
         Parameters
         ----------
@@ -217,9 +240,15 @@ class OLS(RegressorMixin, BaseEstimator):
         """
         first = getattr(self, "_R", None) is None
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64, reset=first)
+        self._check_params()
         if first:
-            self._check_params()
             self._start(X)
+        elif (int(self.degree), bool(self.fit_intercept)) != (self.degree_, self._icpt):
+            raise ValueError(
+                f"degree or fit_intercept changed mid-stream (the stream was started with "
+                f"degree={self.degree_}, fit_intercept={self._icpt}); call fit or fit_chunks "
+                "to start a new fit"
+            )
         with threadpool_limits(limits=1, user_api="blas"):
             self._accumulate(X, y)
             self._finalize(None, None)
@@ -262,13 +291,13 @@ class OLS(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        return _powers(X, self.degree) @ self.coef_ + self.intercept_
+        return _powers(X, self.degree_) @ self.coef_ + self.intercept_
 
     # ------------------------------------------------------------------ set-up
     def _check_params(self) -> None:
         d = self.degree
-        if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1:
-            raise ValueError(f"degree must be an int >= 1, got {d!r}")
+        if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 0:
+            raise ValueError(f"degree must be an int >= 0, got {d!r}")
         a = self.alpha
         if isinstance(a, bool) or not isinstance(a, numbers.Real) or not a >= 0 or a == np.inf:
             raise ValueError(f"alpha must be a finite number >= 0, got {a!r}")
@@ -280,10 +309,18 @@ class OLS(RegressorMixin, BaseEstimator):
             raise ValueError(f"rcond must be None or a number in [0, 1), got {self.rcond!r}")
         if not isinstance(self.fit_intercept, (bool, np.bool_)):
             raise ValueError(f"fit_intercept must be True or False, got {self.fit_intercept!r}")
+        if d == 0 and not self.fit_intercept:
+            raise ValueError(
+                "degree=0 needs fit_intercept=True: without an intercept the model has no "
+                "parameters"
+            )
 
     def _start(self, X: np.ndarray) -> None:
         """Fix the working basis ``t = (x − c) / s`` from X and reset the accumulator."""
         k, d, icpt = X.shape[1], int(self.degree), bool(self.fit_intercept)
+        # The structure of the fit: everything after _start reads these, never the live
+        # parameters, so set_params between fit and predict (or partial_fit) cannot mix them.
+        self.degree_, self._icpt = d, icpt
         # c and s only need to make the working basis well conditioned, not be exact: on tall
         # data a strided sample of ~64k rows does (three full passes would cost more than QR).
         S = np.ascontiguousarray(X[:: max(1, len(X) // _CHUNK)])
@@ -319,30 +356,30 @@ class OLS(RegressorMixin, BaseEstimator):
         """Working columns without the ones column, up to the exact factor ``_colscale``.
 
         Degree 1: ``X − c`` written into a reusable contiguous ``buf`` (one pass, no scaling);
-        higher degrees: the scaled powers. Returns (columns, buffer to reuse).
+        other degrees: the scaled powers (none for degree 0). Returns (columns, buffer to reuse).
         """
-        if self.degree > 1:
-            return _powers((X - self._shift) / self._scale, self.degree), buf
+        if self.degree_ != 1:
+            return _powers((X - self._shift) / self._scale, self.degree_), buf
         if buf is None or buf.shape[0] < len(X):
             buf = np.empty(X.shape)
         return np.subtract(X, self._shift, out=buf[: len(X)]), buf
 
     def _working(self, X: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Write the working design ``Z = [1, t-powers]`` of X's rows into ``out`` (n, p)."""
-        icpt = int(self.fit_intercept)
+        icpt = int(self._icpt)
         if icpt:
             out[:, 0] = 1.0
-        if self.degree == 1:  # in place: no n x k temporaries on the fast path
+        if self.degree_ == 1:  # in place: no n x k temporaries on the fast path
             t = np.subtract(X, self._shift, out=out[:, icpt:])
             np.divide(t, self._scale, out=t)
         else:
-            out[:, icpt:] = _powers((X - self._shift) / self._scale, self.degree)
+            out[:, icpt:] = _powers((X - self._shift) / self._scale, self.degree_)
         return out
 
     def _raw(self, X: np.ndarray, dtype) -> np.ndarray:
         """Raw design ``A = [1, Φ(X)]`` (or Φ) in ``dtype``."""
-        Phi = _powers(X, self.degree, dtype)
-        if not self.fit_intercept:
+        Phi = _powers(X, self.degree_, dtype)
+        if not self._icpt:
             return Phi
         return np.hstack([np.ones((len(X), 1), dtype=dtype), Phi])
 
@@ -374,7 +411,7 @@ class OLS(RegressorMixin, BaseEstimator):
         ill-conditioned for the result to be refined back to QR accuracy; the caller then
         uses TSQR.
         """
-        p, icpt = self._M.shape[0], int(self.fit_intercept)
+        p, icpt = self._M.shape[0], int(self._icpt)
         G = np.zeros((p + 1, p + 1))  # upper triangle of [Z, y]ᵀ[Z, y]
         cols = slice(icpt, p)
         buf = None
@@ -412,7 +449,7 @@ class OLS(RegressorMixin, BaseEstimator):
         mask = np.ones(p)
         if self.penalty == "bishop":
             return float(self.alpha) * self.n_samples_seen_, mask
-        if self.fit_intercept:
+        if self._icpt:
             mask[0] = 0.0
         return float(self.alpha), mask
 
@@ -421,7 +458,7 @@ class OLS(RegressorMixin, BaseEstimator):
         R, M = self._R, self._M
         p = M.shape[0]
         n = self.n_samples_seen_
-        icpt = bool(self.fit_intercept)
+        icpt = self._icpt
         Rz, qty, rss_ls = R[:p, :p], R[:p, p], R[p, p] ** 2
         # Rank on the column-equilibrated working basis (column norms of R = those of Z).
         norms = np.linalg.norm(Rz, axis=0)
@@ -481,7 +518,7 @@ class OLS(RegressorMixin, BaseEstimator):
         R, M = self._R, self._M.astype(float)
         p = M.shape[0]
         Rz, qty = R[:p, :p], R[:p, p]
-        if self.fit_intercept:
+        if self._icpt:
             # Rows/columns 1: of R are the R factor of the *centred* working design, and
             # Z_c = Φ_c M[1:, 1:]; the min-norm slopes are pinv(R_c M⁻¹) qty_c (as sklearn).
             Ms = M[1:, 1:]
@@ -506,7 +543,7 @@ class OLS(RegressorMixin, BaseEstimator):
         Mf = M.astype(float)
         dt = _LD if extended else np.float64
         yd = y.astype(dt)
-        ybar = yd.sum() / len(y) if self.fit_intercept else dt(0)
+        ybar = yd.sum() / len(y) if self._icpt else dt(0)
         pen = (alpha * mask).astype(dt)
         eps = float(np.finfo(dt).eps)
         rate = min(1.0, _cond(Rs) ** 2 * _EPS)  # contraction factor per step
@@ -543,7 +580,7 @@ class OLS(RegressorMixin, BaseEstimator):
         applied as ``1·c0 + T (colscale·c)`` on the contiguous centred columns T (BLAS gemv).
         """
         dt = yd.dtype
-        icpt = int(self.fit_intercept)
+        icpt = int(self._icpt)
         g = np.zeros(len(c), dtype=dt)
         rss = tss = dt.type(0)
         buf = None
@@ -574,7 +611,7 @@ class OLS(RegressorMixin, BaseEstimator):
             return _cond(sla.solve_triangular(self._M.astype(float).T, Rs.T, lower=True).T)
 
     def _set_stats(self, rss, tss, Rs, n, p, rank, alpha) -> None:
-        icpt = bool(self.fit_intercept)
+        icpt = self._icpt
         self.r2_ = 1.0 - rss / tss if tss > 0 else np.nan
         nan = float("nan")
         res_df = n - rank

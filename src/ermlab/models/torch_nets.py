@@ -323,9 +323,11 @@ _PARAM_DOCS: dict[str, tuple[str, str]] = {
     "early_stopping": (
         "bool",
         "Hold out ``validation_fraction`` of the samples (random split drawn from "
-        "``random_state``), stop once the validation loss has not improved by more than "
-        "``tol`` (0 if None) for ``patience`` epochs, and restore the best epoch's "
-        "parameters.",
+        "``random_state``), stop once the validation loss has not improved on its best "
+        "value so far by more than ``tol`` (0 if None) for ``patience`` epochs, and restore "
+        "the parameters of the epoch with the lowest validation loss (any improvement "
+        "counts there, so the restored model's validation loss is "
+        "``min(history_['val_loss'])``).",
     ),
     "validation_fraction": (
         "float in (0, 1)",
@@ -723,16 +725,20 @@ class _TorchEstimator(BaseEstimator):
                     bar.update(1)
                     bar.set_postfix(loss=f"{train_loss:.4g}", refresh=False)
 
-                # Same rule for both criteria: "improved" means by more than tol.
+                # As scikit-learn's MLP: patience counts epochs that did not improve on the
+                # best loss so far by more than tol, while the restored snapshot is that of
+                # the best epoch itself (any strict improvement), so the restored model's
+                # validation loss is min(history_["val_loss"]) whatever tol is.
                 monitored = val_loss if cfg.early_stopping else train_loss
                 if cfg.early_stopping or cfg.tol is not None:
                     if monitored < best - (cfg.tol or 0.0):
                         stall = 0
-                        if cfg.early_stopping:
-                            best_state = [p.detach().clone() for p in params]
                     else:
                         stall += 1
-                    best = min(best, monitored)
+                    if monitored < best:
+                        best = monitored
+                        if cfg.early_stopping:
+                            best_state = [p.detach().clone() for p in params]
                     if stall >= cfg.patience:
                         break
                 if lbfgs_converged:

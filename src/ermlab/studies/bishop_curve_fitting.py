@@ -115,8 +115,7 @@ def model_node(name: str) -> dict[str, Any]:
 class PolyFit:
     """A fitted polynomial y(x, w) = Σ_j w_j x^j of order ``degree``.
 
-    M = 0 is the constant w0: ``OLS`` expands powers 1…degree only, so the constant model is
-    fitted as one coefficient (no separate intercept) on the input x⁰ = 1.
+    M = 0 is the constant w0: ``OLS(degree=0)``, its intercept alone.
     """
 
     degree: int
@@ -129,13 +128,12 @@ class PolyFit:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """y(x, w) at x of shape (n,); returns shape (n,)."""
-        return self.estimator.predict(_design(x, self.degree))
+        return self.estimator.predict(_design(x))
 
 
-def _design(x: np.ndarray, degree: int) -> np.ndarray:
-    """The estimator's input: x as a column (n, 1), or x⁰ = 1 for the constant model."""
-    x = np.asarray(x, dtype=float).reshape(-1, 1)
-    return x if degree > 0 else np.ones_like(x)
+def _design(x: np.ndarray) -> np.ndarray:
+    """The estimator's input: x as a column, shape (n, 1)."""
+    return np.asarray(x, dtype=float).reshape(-1, 1)
 
 
 class PolynomialFitter:
@@ -174,9 +172,7 @@ class PolynomialFitter:
             node = dict(self.least_squares if ln_lambda is None else self.ridge)
             if ln_lambda is not None:
                 node["alpha"] = math.exp(ln_lambda)
-            node["degree"] = max(degree, 1)
-            if degree == 0:  # the constant w0 as the one coefficient of the input x⁰ = 1
-                node["fit_intercept"] = False
+            node["degree"] = degree
             self._built[key] = models.build(node, self.seed)
         return clone(self._built[key])
 
@@ -186,7 +182,7 @@ class PolynomialFitter:
         """Fit order ``degree`` to x (N,), t (N,); see :meth:`estimator` for ``ln_lambda``."""
         from ermlab import models
 
-        estimator, _ = models.fit(self.estimator(degree, ln_lambda), _design(x, degree), t)
+        estimator, _ = models.fit(self.estimator(degree, ln_lambda), _design(x), t)
         return PolyFit(degree, estimator)
 
 
