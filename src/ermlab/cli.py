@@ -10,7 +10,6 @@ so a bad value stops everything with one line, before anything is written.
 
 from __future__ import annotations
 
-import itertools
 import os
 import sys
 from pathlib import Path
@@ -19,16 +18,18 @@ from typing import Any
 from hydra.experimental.callback import Callback
 
 from ermlab.config import ConfigError, compose, register_configs, validate
-from ermlab.errors import EXIT_USER_ERROR, exit_on_user_error, user_message
+from ermlab.errors import EXIT_USER_ERROR, USER_ERRORS, exit_on_user_error, report, user_message
 
 PARENT_RUN_ENV = "ERMLAB_PARENT_RUN_ID"
 FAILED = "failed"  # the key a failed sweep job returns, with its one-line error
-TABLE_METRICS = ("risk/train/mse", "risk/test/mse", "risk/population/mse", "gap/mse")
+EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl-C
 
 
-def job_overrides(argv: list[str]) -> list[list[str]]:
-    """Every job's override list the command line describes (sweeps expanded, ``hydra.*``
-    overrides and flags left out): what to validate before launching."""
+def validation_jobs(argv: list[str]) -> list[list[str]]:
+    """The override lists to check before launching (``hydra.*`` overrides and flags left
+    out): the first value of every sweep, then each other swept value once. A bad value is
+    caught by one composition, without composing the whole product of a large sweep; what
+    depends on a combination of values (sizes) is checked when its job runs."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     tokens = [a for a in argv if not a.startswith("-") and "=" in a]
@@ -37,21 +38,35 @@ def job_overrides(argv: list[str]) -> list[list[str]]:
         parsed = parser.parse_overrides([t for t in tokens if not t.startswith("hydra.")])
     except Exception as err:  # Hydra's grammar errors carry the offending override
         raise ConfigError(" ".join(str(err).split())) from None
-    choices = []
-    for override in parsed:
-        if override.is_sweep_override():
-            key = override.get_key_element()
-            choices.append([f"{key}={v}" for v in override.sweep_string_iterator()])
-        else:
-            choices.append([override.input_line])
-    return [list(combo) for combo in itertools.product(*choices)]
+    choices = [
+        [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()]
+        if o.is_sweep_override()
+        else [o.input_line]
+        for o in parsed
+    ]
+    base = [values[0] for values in choices]
+    jobs = [base]
+    for i, values in enumerate(choices):
+        jobs += [[*base[:i], value, *base[i + 1 :]] for value in values[1:]]
+    return jobs
 
 
 def prevalidate(argv: list[str]) -> int:
-    """Compose and validate every job of the command line; returns the number of jobs."""
-    jobs = job_overrides(argv)
+    """Compose and validate the jobs of :func:`validation_jobs` and build each distinct model
+    (its arguments are checked then); returns the number of compositions checked."""
+    import json
+
+    from ermlab import models
+    from ermlab.config import to_dict
+
+    jobs = validation_jobs(argv)
+    built = set()
     for overrides in jobs:
-        validate(compose(overrides))
+        config = validate(compose(overrides))
+        key = json.dumps(to_dict(config)["model"], sort_keys=True)
+        if key not in built:
+            models.build(config.model, config.seed)
+            built.add(key)
     return len(jobs)
 
 
@@ -70,6 +85,7 @@ class SweepTracker(Callback):
         self.parent = open_run(TrackingConfig(**config.tracking), f"{config.name}/sweep")
         if self.parent is not None:
             os.environ[PARENT_RUN_ENV] = self.parent.run_id
+            _OPEN_SWEEPS.append(self)
 
     def on_job_end(self, config, job_return, **kwargs: Any) -> None:
         from hydra.core.utils import JobStatus
@@ -93,19 +109,29 @@ class SweepTracker(Callback):
             self.parent.finish(status)
             self.parent = None
         os.environ.pop(PARENT_RUN_ENV, None)
+        if self in _OPEN_SWEEPS:
+            _OPEN_SWEEPS.remove(self)
+
+
+# Sweeps whose parent run is open: Ctrl-C must not leave them RUNNING (see main).
+_OPEN_SWEEPS: list[SweepTracker] = []
 
 
 def sweep_table(rows: list[tuple[str, dict[str, float]]]) -> str:
-    """One line per job: its overrides and the main risks (``failed`` for a failed job)."""
+    """One line per job: its overrides and its main risk (MSE for regression, zero-one for
+    classification) on train, test and population, and the gap; ``failed`` for a failed job."""
+    columns = ("loss", "train", "test", "population", "gap (test - train)")
     width = max([len("job"), *(len(label) for label, _ in rows)])
-    header = f"{'job':<{width}}  " + "  ".join(f"{m:>20}" for m in TABLE_METRICS)
+    header = f"{'job':<{width}}  " + "  ".join(f"{c:>18}" for c in columns)
     lines = [header, "-" * len(header)]
     for label, metrics in rows:
-        cells = [
-            f"{metrics[m]:>20.6g}" if m in metrics else f"{'failed' if not metrics else '-':>20}"
-            for m in TABLE_METRICS
-        ]
-        lines.append(f"{label:<{width}}  " + "  ".join(cells))
+        loss = "zero_one" if "risk/train/zero_one" in metrics else "mse"
+        keys = (f"risk/train/{loss}", f"risk/test/{loss}", f"risk/population/{loss}", f"gap/{loss}")
+        if metrics:
+            cells = [loss, *(f"{metrics[k]:.6g}" if k in metrics else "absent" for k in keys)]
+        else:
+            cells = ["failed"] * len(columns)
+        lines.append(f"{label:<{width}}  " + "  ".join(f"{c:>18}" for c in cells))
     return "\n".join(lines)
 
 
@@ -126,10 +152,10 @@ def task(cfg) -> dict[str, Any]:
         if config.study is not None:
             return study_task(config, out_dir)
         return run_task(config, out_dir)
-    except (ValueError, RuntimeError, OSError) as err:
+    except USER_ERRORS as err:
         if os.environ.get("ERMLAB_DEBUG"):
             raise
-        print(f"ermlab: error: {user_message(err)}", file=sys.stderr)
+        report("ermlab", err)
         if HydraConfig.get().mode == RunMode.RUN:
             sys.exit(EXIT_USER_ERROR)
         # In a sweep the other jobs go on; the table marks this one and the exit status is 2.
@@ -171,6 +197,11 @@ def main() -> None:
     app = hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(task)
     try:
         app()
+    except KeyboardInterrupt:
+        for sweep in list(_OPEN_SWEEPS):
+            sweep._finish("KILLED")  # the job's own run is already FAILED (tracked_run)
+        print("ermlab: interrupted", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
     except SystemExit as exit_:
         # Hydra exits 1 on any failure; a failed job has already said why in one line.
         if exit_.code not in (0, None):

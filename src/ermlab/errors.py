@@ -24,6 +24,11 @@ def user_message(err: BaseException) -> str:
     return text if type(err).__name__ == "ConfigError" else f"{type(err).__name__}: {text}"
 
 
+def report(prog: str, err: BaseException) -> None:
+    """Print ``<prog>: error: <one line>`` to stderr."""
+    print(f"{prog}: error: {user_message(err)}", file=sys.stderr)
+
+
 def exit_on_user_error(prog: str) -> Callable[[F], F]:
     """Decorate an entry point: a user error prints ``<prog>: error: <one line>`` to stderr and
     exits with status 2."""
@@ -36,7 +41,7 @@ def exit_on_user_error(prog: str) -> Callable[[F], F]:
             except USER_ERRORS as err:
                 if os.environ.get("ERMLAB_DEBUG"):
                     raise
-                print(f"{prog}: error: {user_message(err)}", file=sys.stderr)
+                report(prog, err)
                 sys.exit(EXIT_USER_ERROR)
 
         return inner  # type: ignore[return-value]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -56,9 +58,18 @@ def metrics_file() -> Path:
     return results_dir() / "metrics.json"
 
 
-def plots_dir() -> Path:
-    return results_dir() / "plots"
-
-
 def params_file() -> Path:
     return project_root() / "params.yaml"
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` that replaces it only when the block succeeds, so a
+    half-written output never appears under ``path`` (DVC would cache it, a reader would choke)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        yield tmp
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

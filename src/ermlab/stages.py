@@ -36,10 +36,12 @@ def write_params(overrides: list[str]) -> bool:
 
     The file is rewritten only when its content differs, and only after validation passed.
     """
+    from ermlab import models
     from ermlab.config import compose, params_yaml_text
 
     cfg = compose(overrides)
-    validate(cfg)
+    config = validate(cfg)
+    models.build(config.model, config.seed)  # a bad model argument fails now, not at `fit`
     text = params_yaml_text(cfg)
     path = paths.params_file()
     if path.is_file() and path.read_text() == text:
@@ -48,20 +50,29 @@ def write_params(overrides: list[str]) -> bool:
     return True
 
 
-def _atomic_pickle(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("wb") as f:
-        pickle.dump(obj, f)
-    tmp.replace(path)
-
-
 def stage_generate() -> None:
     from ermlab.data import generate
 
     cfg = load_params(("seed", "data"))
+    require_tracked_file(cfg.data)
     dataset, _ = generate(cfg.data, cfg.seed)
     dataset.save(paths.dataset_file())
+
+
+def require_tracked_file(data) -> None:
+    """A data file the DVC pipeline reads must lie under data/, the folder ``generate``
+    depends on: otherwise editing the file would not re-run anything, and stale risks would
+    stay cached."""
+    if not getattr(data, "path", None):
+        return
+    from ermlab.config import ConfigError
+    from ermlab.data.real import resolve
+
+    if not resolve(data.path).resolve().is_relative_to(paths.data_dir().resolve()):
+        raise ConfigError(
+            f"data.path={data.path} is outside data/, so DVC would not notice when it changes: "
+            "copy it into data/ and run `dvc add data` (the `ermlab` app reads it as it is)"
+        )
 
 
 def stage_split() -> None:
@@ -83,17 +94,19 @@ def stage_fit() -> None:
 
     cfg = load_params(("seed", "model"))
     train = Dataset.load(paths.split_files()[0])
-    estimator, history = models.fit(models.build(cfg.model, cfg.seed), train.X, train.y)
+    estimator = models.build(cfg.model, cfg.seed)
+    models.check_task(estimator, train)
+    estimator, history = models.fit(estimator, train.X, train.y)
     write_history(history, paths.history_file())
-    _atomic_pickle(estimator, paths.model_file())
+    with paths.atomic_path(paths.model_file()) as tmp, tmp.open("wb") as f:
+        pickle.dump(estimator, f)
 
 
 def write_history(history: dict[str, list[float]], path: Path) -> None:
     """Loss per epoch as CSV (``epoch,train_loss,val_loss``), the DVC plot of the training curve;
     only the header for models fitted in closed form."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     columns = ["epoch", "train_loss", "val_loss"]
-    with path.open("w", newline="") as f:
+    with paths.atomic_path(path) as tmp, tmp.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(columns)
         epochs = history.get("epoch", [])
@@ -108,25 +121,24 @@ def write_history(history: dict[str, list[float]], path: Path) -> None:
 def stage_evaluate() -> None:
     from ermlab.config import to_dict
     from ermlab.data import Dataset, make_source
-    from ermlab.evaluate import evaluate, metric_names, options, risk_table
-    from ermlab.pipeline import run_name, write_metrics
-    from ermlab.plots import plot_run
-    from ermlab.tracking import record_results, tracked_run
+    from ermlab.evaluate import risk_table
+    from ermlab.pipeline import assess, run_name
+    from ermlab.tracking import check_reachable, tracked_run
 
     cfg = load_params(("seed", "name", "data", "split", "model", "tracking"))
+    check_reachable(cfg.tracking)
     train_path, test_path = paths.split_files()
     train, test = Dataset.load(train_path), Dataset.load(test_path)
     with paths.model_file().open("rb") as f:
         estimator = pickle.load(f)
     history = read_history(paths.history_file())
     source = make_source(cfg.data)
-    metrics = evaluate(estimator, train, test, source, cfg.seed, **options(cfg))
-    artifacts = plot_run(estimator, train, test, source, history, paths.plots_dir())
-    with tracked_run(cfg.tracking, run_name(cfg)) as recorder:
+    with tracked_run(cfg.tracking, run_name(cfg, len(train))) as recorder:
         if recorder is not None:
             recorder.log_config(to_dict(cfg))
-        record_results(recorder, metric_names(metrics), history, artifacts, estimator)
-    write_metrics(metrics, paths.metrics_file())
+        metrics = assess(
+            cfg, estimator, history, train, test, source, paths.results_dir(), recorder
+        )
     print(risk_table(metrics))
 
 

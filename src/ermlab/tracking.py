@@ -22,13 +22,40 @@ MAX_PARAMS_PER_BATCH = 100  # MLflow's limit for one log_batch call
 MAX_PARAM_LENGTH = 6000
 
 
+def store_root() -> Path:
+    """Where a relative store lives: the project root, or, inside a copy DVC made for
+    ``dvc exp run --temp``/``--queue`` (``<project>/.dvc/tmp/exps/...``), the project that
+    holds it, so the run is not deleted with the copy."""
+    root = project_root()
+    if ".dvc" in root.parts:
+        return Path(*root.parts[: root.parts.index(".dvc")])
+    return root
+
+
 def resolve_uri(uri: str) -> str:
-    """A relative ``sqlite:///file.db`` is taken relative to the project root, not the current
+    """A relative ``sqlite:///file.db`` is taken relative to :func:`store_root`, not the current
     directory, so every entry point writes to the same store."""
     prefix = "sqlite:///"
     if uri.startswith(prefix) and not uri[len(prefix) :].startswith("/"):
-        return prefix + str(project_root() / uri[len(prefix) :])
+        return prefix + str(store_root() / uri[len(prefix) :])
     return uri
+
+
+def check_reachable(tracking, timeout: float = 3.0) -> None:
+    """Fail in one line, before any work, when tracking goes to a server that does not answer
+    (MLflow itself would retry for minutes and end in a long traceback)."""
+    if not tracking.enabled or not tracking.uri.startswith(("http://", "https://")):
+        return
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{tracking.uri.rstrip('/')}/health", timeout=timeout):
+            return
+    except OSError as err:
+        raise ConnectionError(
+            f"no MLflow tracking server answers at tracking.uri={tracking.uri} ({err}): start "
+            "one (mlflow server --host 127.0.0.1 --port 5000) or use tracking=local"
+        ) from None
 
 
 def artifact_root(uri: str) -> str | None:
@@ -138,6 +165,7 @@ def client_for(tracking) -> tuple[Any, str]:
     """An MlflowClient for the ``tracking`` config and the id of its experiment (created if new)."""
     from mlflow.tracking import MlflowClient
 
+    check_reachable(tracking)
     uri = resolve_uri(tracking.uri)
     client = MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name(tracking.experiment)

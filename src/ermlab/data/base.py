@@ -61,20 +61,20 @@ class Dataset:
         )
 
     def save(self, path: Path) -> None:
-        """Write to ``.npz`` (exact float round trip, no pickle)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(
-            tmp,
-            X=self.X,
-            y=self.y,
-            feature_names=np.array(self.feature_names),
-            target_name=self.target_name,
-            source=self.source,
-            task=self.task,
-            n_test=-1 if self.n_test is None else self.n_test,
-        )
-        tmp.replace(path)  # never leave a half-written file behind
+        """Write to ``.npz`` (exact float round trip, no pickle), atomically."""
+        from ermlab.paths import atomic_path
+
+        with atomic_path(path) as tmp:
+            np.savez(
+                tmp,
+                X=self.X,
+                y=self.y,
+                feature_names=np.array(self.feature_names),
+                target_name=self.target_name,
+                source=self.source,
+                task=self.task,
+                n_test=-1 if self.n_test is None else self.n_test,
+            )
 
     @classmethod
     def load(cls, path: Path) -> Dataset:

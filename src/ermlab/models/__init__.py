@@ -40,6 +40,34 @@ def build(model_cfg: dict[str, Any], seed: int):
     return estimator
 
 
+CLASSIFIERS = (
+    "logistic, knn_classifier, tree_classifier, dummy_classifier, torch_logistic, mlp_classifier"
+)
+
+
+def check_task(estimator, train) -> None:
+    """Refuse a regressor on labels and a classifier on a continuous target: the risks would be
+    computed, but meaningless (a regressor's real-valued predictions never equal a label).
+
+    Raises
+    ------
+    ConfigError naming the model, the data and what fits.
+    """
+    from sklearn.base import is_classifier
+
+    name, task, data_kind = type(estimator).__name__, train.task, train.source
+    if task == "classification" and not is_classifier(estimator):
+        raise ConfigError(
+            f"model {name} is a regressor, but the data ({data_kind}) are a classification task: "
+            f"choose a classifier ({CLASSIFIERS})"
+        )
+    if task == "regression" and is_classifier(estimator):
+        raise ConfigError(
+            f"model {name} is a classifier, but the data ({data_kind}) have a continuous target: "
+            "choose a regressor (ols, ridge, knn, tree, mlp, torch_linear, ...)"
+        )
+
+
 def fit(estimator, X, y):
     """Fit ``estimator`` on X (n, p), y (n,); returns it and its training history.
 
