@@ -86,3 +86,77 @@ def test_stage_rejects_bad_params_file(tmp_path: Path):
         proc.stderr.strip() == "ermlab-stage: error: data.n_train=-1 is not allowed: an integer > 0"
     )
     assert not (tmp_path / "results").exists()
+
+
+# ------------------------------------------------------------------ nested numeric lists
+@pytest.mark.parametrize(
+    ("option", "override", "field", "expected"),
+    [
+        ("gaussian_classes", "data.means=[[-2,0],[2,1]]", "means", [[-2.0, 0.0], [2.0, 1.0]]),
+        ("gaussian_classes", "data.cov=[[2,1],[1,2]]", "cov", [[2.0, 1.0], [1.0, 2.0]]),
+        (
+            "three_gaussians",
+            "data.covs=[[[1,0],[0,1]],[[2,0],[0,2]],[[1,0.5],[0.5,1]]]",
+            "covs",
+            [[[1.0, 0.0], [0.0, 1.0]], [[2.0, 0.0], [0.0, 2.0]], [[1.0, 0.5], [0.5, 1.0]]],
+        ),
+        ("two_predictors", "data.x.cov=[[1,0],[0,4]]", "x.cov", [[1.0, 0.0], [0.0, 4.0]]),
+    ],
+)
+def test_nested_numeric_lists_accept_whole_numbers(option, override, field, expected):
+    from ermlab.data import generate
+
+    data = validate(compose([f"data={option}", override])).data
+    value = data
+    for part in field.split("."):
+        value = getattr(value, part)
+    assert value == expected
+    assert all(type(v) is float for v in _leaves(value))  # ints converted
+    dataset, _ = generate(data, 0)  # the source accepts it
+    assert len(dataset) > 0
+
+
+def _leaves(value):
+    if isinstance(value, list):
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value
+
+
+@pytest.mark.parametrize(
+    ("option", "override", "expected"),
+    [
+        (
+            "gaussian_classes",
+            "data.means=[['a',0],[1,2]]",
+            "data.means=[['a', 0], [1, 2]] is not allowed: 2 mean vectors of 2 finite numbers",
+        ),
+        ("gaussian_classes", "data.means=[[1,2]]", "data.means=[[1, 2]] is not allowed: 2 mean"),
+        ("gaussian_classes", "data.means=[1,2]", "data.means=[1, 2] is not allowed: 2 mean"),
+        ("gaussian_classes", "data.means=[[1,2],[3,4,5]]", "is not allowed: 2 mean vectors"),
+        ("gaussian_classes", "data.means=[[nan,0],[1,2]]", "data.means=[[nan, 0], [1, 2]] is"),
+        (
+            "gaussian_classes",
+            "data.cov=[[1,2],[2]]",
+            "data.cov=[[1, 2], [2]] is not allowed: a 2x2 matrix of finite numbers",
+        ),
+        ("gaussian_classes", "data.cov=[[true,0],[0,1]]", "data.cov=[[True, 0], [0, 1]] is not"),
+        ("gaussian_classes", "data.cov=[[inf,0],[0,1]]", "a 2x2 matrix of finite numbers"),
+        ("three_gaussians", "data.covs=[[[1,0],[0,1]]]", "data.covs=[[[1, 0], [0, 1]]] is not"),
+        ("three_gaussians", "data.covs=[1,2,3]", "3 2x2 matrices of finite numbers"),
+        (
+            "two_predictors",
+            "data.x.cov=[[1,0],['b',1]]",
+            "data.x.cov=[[1, 0], ['b', 1]] is not allowed: a 2x2 matrix of finite numbers",
+        ),
+        ("two_predictors", "data.x.cov=[[1]]", "data.x.cov=[[1]] is not allowed: a 2x2 matrix"),
+        ("gaussian_classes", "data.means=null", "data.means"),
+    ],
+)
+def test_bad_nested_numeric_lists_give_one_line(option: str, override: str, expected: str):
+    with pytest.raises(ConfigError) as info:
+        validate(compose([f"data={option}", override]))
+    message = str(info.value)
+    assert expected in message
+    assert "\n" not in message

@@ -224,3 +224,66 @@ def test_nist_missing_and_unreadable(tmp_path: Path) -> None:
     with pytest.raises(DataError) as err:
         load_nist(None, corrupt)
     assert "Corrupt.dat" in _one_line(err) and f"line {data_start + 1}" in str(err.value)
+
+
+# ---------------------------------------------------------------------- misaligned layouts
+def test_row_longer_than_header_is_an_error_not_a_shift(tmp_path: Path) -> None:
+    """A row with one more field than the header must not turn the first column into the index
+    (which would shift every column: height read as 182.9, weight as 96.2)."""
+    path = tmp_path / "shifted.csv"
+    path.write_text("height,weight\n0,182.9,96.2\n1,170.0,70.1\n")
+    for features in ([], ["height"]):
+        with pytest.raises(DataError) as err:
+            load_table(path, "weight", features)
+        message = _one_line(err)
+        assert "shifted.csv" in message and "row 1 (line 2)" in message
+        assert "3 fields" in message and "2 columns (height, weight)" in message
+    # The same through a config, and for a compressed TSV.
+    with pytest.raises(DataError, match="row 1 \\(line 2\\)"):
+        load(validate(compose(["data=csv", f"data.path={path}", "data.target=weight"])).data)
+    import gzip
+
+    tsv = tmp_path / "shifted.tsv.gz"
+    with gzip.open(tsv, "wt") as f:
+        f.write("height\tweight\n0\t182.9\t96.2\n")
+    with pytest.raises(DataError) as err:
+        load_table(tsv, "weight")
+    assert "shifted.tsv.gz" in _one_line(err) and "row 1 (line 2)" in str(err.value)
+
+
+def test_later_row_longer_than_header_names_the_row(tmp_path: Path) -> None:
+    path = tmp_path / "long.csv"
+    path.write_text("height,weight\n182.9,96.2\n170.0,70.1\n160.0,60.0,1\n")
+    with pytest.raises(DataError) as err:
+        load_table(path, "weight", ["height"])
+    message = _one_line(err)
+    assert "long.csv" in message and "row 3 (line 4) has 3 fields" in message
+
+
+def test_trailing_delimiter_is_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "trailing.csv"
+    path.write_text("height,weight\n182.9,96.2,\n170.0,70.1\n")
+    dataset = load_table(path, "weight")
+    assert dataset.feature_names == ("height",)
+    np.testing.assert_array_equal(dataset.X[:, 0], [182.9, 170.0])
+    np.testing.assert_array_equal(dataset.y, [96.2, 70.1])
+
+
+def test_saved_index_column_is_not_a_feature(tmp_path: Path) -> None:
+    import pandas as pd
+
+    path = tmp_path / "indexed.csv"
+    pd.DataFrame({"height": [182.9, 170.0, 160.0], "weight": [96.2, 70.1, 60.0]}).to_csv(path)
+    assert path.read_text().startswith(",height,weight")  # to_csv's default: the index, unnamed
+    with pytest.raises(DataError) as err:
+        load(validate(compose(["data=csv", f"data.path={path}", "data.target=weight"])).data)
+    message = _one_line(err)
+    assert "indexed.csv" in message and "no name in the header" in message
+    assert "'Unnamed: 0'" in message and "saved row index" in message
+    assert "data.features" in message and "index=False" in message
+    # Listing the features is the fix; listing the unnamed column uses it on purpose.
+    dataset = load_table(path, "weight", ["height"])
+    np.testing.assert_array_equal(dataset.X[:, 0], [182.9, 170.0, 160.0])
+    np.testing.assert_array_equal(dataset.y, [96.2, 70.1, 60.0])
+    dataset = load_table(path, "weight", ["Unnamed: 0", "height"])
+    np.testing.assert_array_equal(dataset.X[:, 0], [0, 1, 2])

@@ -110,3 +110,14 @@ def test_uniform_inputs():
     X, _ = LinearSource(cfg).sample(100_000, rng(0, "data"))
     assert X.min() >= -1 and X.max() <= 3
     assert stats.kstest(X[:, 0], stats.uniform(-1, 4).cdf).pvalue > 1e-3
+
+
+def test_named_substreams_are_the_spawned_children_of_their_stream():
+    from ermlab.seeding import rng, seed_sequence
+
+    children = seed_sequence(3, "split").spawn(2)
+    for k, sub in enumerate(("kfold", "subsample")):
+        expected = np.random.default_rng(children[k]).random(5)
+        np.testing.assert_array_equal(rng(3, "split", sub=sub).random(5), expected)
+    with pytest.raises(ValueError, match="unknown sub-stream"):
+        rng(3, "data", sub="kfold")

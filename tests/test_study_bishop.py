@@ -47,6 +47,7 @@ def sweep_results(seeds: int = 5) -> dict:
             "max_abs_w": max_w.tolist(),
             "ridge_test_erms": [0.4] * seeds,
             "ridge_max_abs_w": [90.0] * seeds,
+            "ridge0_max_abs_w": [0.09] * seeds,  # Bishop's Nλ: ~0.09 (Table 1.2: 0.13)
             "larger_n_test_erms": {"15": [0.45] * seeds, "100": [0.31] * seeds},
         },
     }
@@ -58,7 +59,7 @@ def by_quantity(checks) -> dict[str, bool]:
 
 def test_verify_sweep_passes_when_the_claims_hold():
     checks = bishop.verify(sweep_results(), bishop.Params())
-    assert len(checks) == 9
+    assert len(checks) == 10
     assert all(c.passed for c in checks), [c for c in checks if not c.passed]
     for c in checks:  # every row says what was published, what came out, and why
         assert c.published and c.reproduced and c.tolerance and c.why
@@ -73,10 +74,22 @@ def test_verify_sweep_fails_each_broken_claim():
     per["max_abs_w"] = [[1.0] * 10] * 5  # small coefficients at M = 9
     per["ridge_max_abs_w"] = [5e3] * 5
     per["ridge_test_erms"] = [0.6] * 5
+    per["ridge0_max_abs_w"] = [0.42] * 5  # a plain (λ/2)‖w‖² penalty at ln λ = 0
     per["larger_n_test_erms"] = {"15": [0.4] * 5, "100": [0.5] * 5}  # N = 10 < N = 15 ...
     status = by_quantity(bishop.verify(results, bishop.Params()))
     assert not any(status.values()), status
-    assert len(status) == 9
+    assert len(status) == 10
+
+
+def test_verify_sweep_ln_lambda_0_tells_the_penalty_conventions_apart():
+    """Table 1.2, ln λ = 0: the median largest |w*| within a factor 2 of the book's 0.13."""
+    name = "largest |w*| at M = 9, ln λ = 0 (Table 1.2: w0* = 0.13)"
+    results = sweep_results()
+    for median, ok in ((0.065, True), (0.26, True), (0.064, False), (0.27, False), (0.42, False)):
+        results["per_seed"]["ridge0_max_abs_w"] = [median] * 5
+        assert by_quantity(bishop.verify(results, bishop.Params()))[name] is ok, median
+    # 0.42 is what a plain λ penalty gives: only a looser factor would let it pass.
+    assert by_quantity(bishop.verify(results, bishop.Params(ridge0_w_factor=4.0)))[name]
 
 
 def test_verify_sweep_thresholds_are_params():
@@ -210,7 +223,7 @@ def test_fast_study_end_to_end(root):
     results = run_study(config, root / "out")
     assert verify_study(config, results, root / "rep")
     report = json.loads((root / "rep" / "report.json").read_text())
-    assert report["passed"] and len(report["checks"]) == 9
+    assert report["passed"] and len(report["checks"]) == 10
     for name in ("fig_1_4_fits", "fig_1_5_erms", "fig_1_6_sizes", "fig_1_7_ridge"):
         assert (root / "out" / f"{name}.png").stat().st_size > 0
     assert np.asarray(results["per_seed"]["test_erms"]).shape == (20, 10)

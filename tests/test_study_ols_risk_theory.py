@@ -8,7 +8,6 @@ end-to-end run of the study's fast configuration through the runner.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import pytest
 
 from ermlab.config import ConfigError
 from ermlab.studies import ols_risk_theory as ort
+from ermlab.studies.report import mean_se
 
 REPO = Path(__file__).resolve().parents[1]
 # The fast configuration: fewer seeds and sizes, the same tolerance of 4 standard errors of
@@ -42,18 +42,8 @@ def test_random_design_test_formula_by_direct_simulation():
     XtX = np.einsum("rni,rnj->rij", X, X)
     delta = np.linalg.solve(XtX, np.einsum("rni,rn->ri", X, e)[..., None])[..., 0]
     risk = 1.0 + (delta**2).sum(1)
-    mean, se = ort.mean_se(risk)
+    mean, se = mean_se(risk)
     assert abs(mean - ort.random_design_risks(n, p, 1.0)[1]) < 4 * se
-
-
-def test_mean_se_and_se_check():
-    mean, se = ort.mean_se(np.array([1.0, 2.0, 3.0, 4.0]))
-    assert mean == 2.5 and se == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 2)
-    ok = ort.se_check("s", "q", 1.0, 1.25, 0.1, 3.0, "why")
-    bad = ort.se_check("s", "q", 1.0, 1.35, 0.1, 3.0, "why")
-    assert ok.passed and not bad.passed
-    assert ok.tolerance == "3 standard errors = 0.3"
-    assert not ort.se_check("s", "q", 1.0, math.nan, 0.1, 3.0, "why").passed
 
 
 # ----------------------------------------------------------------------- hand-made results

@@ -92,17 +92,22 @@ def test_hydra_multirun_writes_one_parent_and_one_child_per_job(tmp_path: Path):
 
 @pytest.mark.slow
 def test_a_failed_job_in_a_sweep_fails_the_parent_and_the_exit_status(tmp_path: Path):
-    # A classifier on a regression target fails.
-    proc = _sweep(tmp_path, "model=sklearn_linear,logistic")
+    # scikit-learn rejects the second value only when it fits: the job's run opens, then fails.
+    proc = _sweep(tmp_path, "model=sklearn_linear", "model.fit_intercept=true,maybe")
     assert proc.returncode == 2
-    assert "ermlab: error: ValueError: Unknown label type" in proc.stderr
-    assert "model=logistic" in proc.stdout and "failed" in proc.stdout
-    status = {
-        r.data.tags.get("mlflow.runName", "").split("/")[1]: r.info.status
-        for r in _runs(tmp_path / "mlflow.db", "sweep")
-    }
-    assert status == {
-        "sweep": "FAILED",
-        "LinearRegression": "FINISHED",
-        "LogisticRegression": "FAILED",
-    }
+    assert "ermlab: error: InvalidParameterError: The 'fit_intercept' parameter" in proc.stderr
+    assert "model.fit_intercept=maybe" in proc.stdout and "failed" in proc.stdout
+    runs = _runs(tmp_path / "mlflow.db", "sweep")
+    status = sorted((r.data.params.get("model.fit_intercept", "-"), r.info.status) for r in runs)
+    assert status == [("-", "FAILED"), ("True", "FINISHED"), ("maybe", "FAILED")]
+
+
+@pytest.mark.slow
+def test_a_sweep_job_that_cannot_start_is_refused_before_its_run_opens(tmp_path: Path):
+    proc = _sweep(tmp_path, "model=sklearn_linear,logistic")  # a classifier on a regression target
+    assert proc.returncode == 2
+    assert "LogisticRegression is a classifier" in proc.stderr
+    names = sorted(
+        r.data.tags["mlflow.runName"].split("/")[1] for r in _runs(tmp_path / "mlflow.db", "sweep")
+    )
+    assert names == ["LinearRegression", "sweep"]

@@ -12,7 +12,9 @@ defaults list (``defaults: [/schema/data/linear@_here_, _self_]``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+import numbers
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,27 @@ def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
         raise ConfigError(f"{key}={value!r} is not allowed: {allowed}")
 
 
+def _floats(value: Any, shape: tuple[int, ...]) -> Any:
+    """``value`` as nested lists of floats when it is nested lists of ``shape`` holding finite
+    numbers only (ints welcome, bools and strings not); ``None`` otherwise."""
+    if not shape:
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        return float(value) if ok and math.isfinite(value) else None
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or len(value) != shape[0]:
+        return None
+    rows = [_floats(item, shape[1:]) for item in value]
+    return None if any(row is None for row in rows) else rows
+
+
+def _matrix(value: Any, shape: tuple[int, ...], key: str, allowed: str) -> Any:
+    """A nested numeric list checked against ``shape`` and converted to floats, or the one-line
+    ConfigError. (OmegaConf cannot convert the ints of a nested ``list[list[float]]``, so such
+    fields are typed ``list[Any]`` and checked here.)"""
+    converted = _floats(value, shape)
+    _require(converted is not None, key, value, allowed)
+    return converted
+
+
 # --------------------------------------------------------------------------------------- data
 @dataclass
 class InputDistConfig:
@@ -42,7 +65,7 @@ class InputDistConfig:
     dist: str = "normal"
     mean: list[float] = field(default_factory=lambda: [0.0])
     sd: list[float] = field(default_factory=lambda: [1.0])
-    cov: list[list[float]] | None = None
+    cov: list[Any] | None = None  # a p×p matrix of numbers (checked in check())
     low: list[float] = field(default_factory=lambda: [0.0])
     high: list[float] = field(default_factory=lambda: [1.0])
 
@@ -55,8 +78,9 @@ class InputDistConfig:
                 _require(len(self.sd) == p, f"{key}.sd", self.sd, f"{p} values")
                 _require(all(s >= 0 for s in self.sd), f"{key}.sd", self.sd, "values >= 0")
             else:
-                square = len(self.cov) == p and all(len(row) == p for row in self.cov)
-                _require(square, f"{key}.cov", self.cov, f"a {p}x{p} matrix")
+                self.cov = _matrix(
+                    self.cov, (p, p), f"{key}.cov", f"a {p}x{p} matrix of finite numbers"
+                )
         else:
             _require(len(self.low) == p, f"{key}.low", self.low, f"{p} values")
             _require(len(self.high) == p, f"{key}.high", self.high, f"{p} values")
@@ -191,9 +215,11 @@ class GaussianClassesConfig(SyntheticConfig):
     features: list[str] = field(default_factory=lambda: ["x1", "x2"])
     target: str = "class"
     priors: list[float] = field(default_factory=lambda: [0.5, 0.5])
-    means: list[list[float]] = field(default_factory=lambda: [[-1.0, 0.0], [1.0, 0.0]])
-    cov: list[list[float]] = field(default_factory=lambda: [[1.0, 0.0], [0.0, 1.0]])
-    covs: list[list[list[float]]] | None = None
+    # Nested lists are typed list[Any] so that whole numbers are accepted (OmegaConf cannot
+    # convert the ints of a list[list[float]]); __post_init__ checks shapes, converts to float.
+    means: list[Any] = field(default_factory=lambda: [[-1.0, 0.0], [1.0, 0.0]])
+    cov: list[Any] = field(default_factory=lambda: [[1.0, 0.0], [0.0, 1.0]])
+    covs: list[Any] | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -205,16 +231,14 @@ class GaussianClassesConfig(SyntheticConfig):
             self.priors,
             "positive numbers summing to 1",
         )
-        _require(
-            len(self.means) == k and all(len(m) == p for m in self.means),
-            "data.means",
-            self.means,
-            f"{k} mean vectors of {p} values",
+        self.means = _matrix(
+            self.means, (k, p), "data.means", f"{k} mean vectors of {p} finite numbers"
         )
-        square = len(self.cov) == p and all(len(row) == p for row in self.cov)
-        _require(square, "data.cov", self.cov, f"a {p}x{p} matrix")
+        self.cov = _matrix(self.cov, (p, p), "data.cov", f"a {p}x{p} matrix of finite numbers")
         if self.covs is not None:
-            _require(len(self.covs) == k, "data.covs", self.covs, f"{k} {p}x{p} matrices")
+            self.covs = _matrix(
+                self.covs, (k, p, p), "data.covs", f"{k} {p}x{p} matrices of finite numbers"
+            )
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Figures for one run: the data with the fitted curve, residuals, the training curve.
 
-matplotlib is imported here only, with the non-interactive Agg backend.
+matplotlib is imported here only, with the non-interactive Agg backend: studies that draw
+their own figures take it from :func:`pyplot` and write them with :func:`save_figure`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import numpy as np
 from ermlab.data.base import Dataset, Population
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot with the non-interactive Agg backend (figures go to files only)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,7 +29,7 @@ def plot_fit(estimator, train: Dataset, test: Dataset, source: Population | None
     Classification with two features: the predicted class regions under the training points.
     Regression with several features: predicted against observed targets.
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     if train.task == "classification" and train.X.shape[1] == 2:
         _decision_regions(ax, estimator, train, test)
@@ -52,7 +54,7 @@ def plot_fit(estimator, train: Dataset, test: Dataset, source: Population | None
         ax.set_ylabel(f"predicted {train.target_name}")
     if ax.get_legend_handles_labels()[0]:
         ax.legend()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _decision_regions(ax, estimator, train: Dataset, test: Dataset) -> None:
@@ -74,7 +76,7 @@ def _decision_regions(ax, estimator, train: Dataset, test: Dataset) -> None:
 def plot_residuals(estimator, train: Dataset, test: Dataset, path: Path) -> None:
     """Residuals y − ŷ against fitted values, for training and test points (for a classifier:
     the confusion counts on the test set)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     if train.task == "classification":
         classes = np.unique(np.concatenate([train.y, test.y]))
@@ -89,7 +91,7 @@ def plot_residuals(estimator, train: Dataset, test: Dataset, path: Path) -> None
         ax.set_yticks(range(len(classes)), [str(c) for c in classes])
         ax.set_xlabel("predicted class")
         ax.set_ylabel("true class (test set)")
-        _save(fig, path)
+        save_figure(fig, path)
         return
     for data, style in ((test, dict(s=6, alpha=0.3, color="tab:gray")), (train, dict(s=12))):
         fitted = estimator.predict(data.X)
@@ -98,12 +100,12 @@ def plot_residuals(estimator, train: Dataset, test: Dataset, path: Path) -> None
     ax.set_xlabel("fitted value")
     ax.set_ylabel("residual y - ŷ")
     ax.legend()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_history(history: dict[str, list[float]], path: Path) -> None:
     """Training (and validation) loss per epoch; a note when the model has no iterations."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     if history.get("epoch"):
         for key in ("train_loss", "val_loss"):
@@ -117,7 +119,7 @@ def plot_history(history: dict[str, list[float]], path: Path) -> None:
     else:
         ax.text(0.5, 0.5, "closed-form fit: no training curve", ha="center", va="center")
         ax.set_axis_off()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_run(estimator, train, test, source, history, folder: Path) -> dict[str, Path]:
@@ -133,8 +135,9 @@ def plot_run(estimator, train, test, source, history, folder: Path) -> dict[str,
     return paths
 
 
-def _save(fig, path: Path) -> None:
+def save_figure(fig, path: Path) -> None:
+    """Lay out ``fig``, write it to ``path`` (PNG, 100 dpi; parent folders made) and close it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    _pyplot().close(fig)
+    pyplot().close(fig)

@@ -33,7 +33,7 @@ import numpy as np
 
 from ermlab.config import ConfigError
 from ermlab.data.base import DataError, Dataset, Population
-from ermlab.seeding import rng, seed_sequence
+from ermlab.seeding import rng
 
 __all__ = ["kfold_indices", "n_test_for", "require_two_classes", "split"]
 
@@ -354,7 +354,7 @@ def kfold_indices(n: int, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarra
     """
     if not 2 <= k <= n:
         raise ConfigError(f"split.k={k} is not allowed: between 2 and the {n} training rows")
-    gen = np.random.default_rng(seed_sequence(seed, "split").spawn(1)[0])
+    gen = rng(seed, "split", sub="kfold")
     folds = np.array_split(gen.permutation(n), k)
     everything = np.arange(n)
     result = []

@@ -21,6 +21,8 @@ module costs numpy only.
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,10 @@ from ermlab.config import ConfigError
 from ermlab.data.base import DataError, Dataset
 
 __all__ = ["load", "load_nist", "load_sklearn", "load_table"]
+
+# The names pandas gives columns with an empty header field (a DataFrame's index saved by
+# to_csv() has one): never taken as features unless data.features lists them.
+_UNNAMED = re.compile(r"Unnamed: \d+(_level_\d+)?")
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -103,16 +109,28 @@ def _read_frame(path: Path):
             f"{path}: unknown file type {suffix or '(no suffix)'!r}: expected "
             f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)}"
         )
+    sep = "\t" if suffix == ".tsv" else ","
     try:
         if suffix in PARQUET_SUFFIXES:
             frame = pd.read_parquet(path)
         else:
-            frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+            # index_col=False: a first data row longer than the header must not silently turn the
+            # first column into the index (shifting every column); pandas warns instead, and the
+            # warning is made an error here.
+            with warnings.catch_warnings():
+                warnings.filterwarnings(
+                    "error", "Length of header or names", category=pd.errors.ParserWarning
+                )
+                frame = pd.read_csv(path, sep=sep, index_col=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty: expected a header and data rows") from None
+    except pd.errors.ParserWarning:
+        raise DataError(_long_row(path, sep)) from None
     except (ValueError, OSError, ImportError) as err:
         # ParserError (a ragged row), UnicodeDecodeError, pyarrow's ArrowInvalid: all ValueError.
         detail = " ".join(str(err).split()) or type(err).__name__
+        if isinstance(err, pd.errors.ParserError) and _TOO_MANY.search(detail):
+            raise DataError(_long_row(path, sep, detail)) from None
         kind = "Parquet" if suffix in PARQUET_SUFFIXES else "CSV"
         raise DataError(f"{path}: cannot be read as {kind}: {detail}") from None
     if frame.shape[1] == 0:
@@ -120,6 +138,48 @@ def _read_frame(path: Path):
     if len(frame) == 0:
         raise DataError(f"{path}: no data rows below the header: expected at least one row")
     return frame
+
+
+# The C parser's message for a row with more fields than expected ("line" counts records).
+_TOO_MANY = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _long_row(path: Path, sep: str, detail: str | None = None) -> str:
+    """The one line for a data row with more fields than the header names columns.
+
+    ``detail`` is the C parser's error for a later row; without it (pandas only warned, about
+    the first data row), the file is tokenised again without a header, which makes the parser
+    name the first row longer than the one before it: the header line counts as a row.
+    """
+    import pandas as pd
+
+    first = detail is None
+    if first:
+        try:
+            pd.read_csv(path, sep=sep, header=None, dtype=str, index_col=False)
+        except (ValueError, OSError) as err:
+            detail = " ".join(str(err).split())
+    found = _TOO_MANY.search(detail or "")
+    try:
+        header = [str(c) for c in pd.read_csv(path, sep=sep, nrows=0, index_col=False).columns]
+        names = ", ".join(header[:8]) + (", ..." if len(header) > 8 else "")
+        columns = f"{len(header)} columns ({names})"
+    except (ValueError, OSError):
+        columns = "fewer columns"
+    if found is None:
+        where, saw = "row 1 (line 2)", "more fields"
+    else:
+        line = int(found.group(2))
+        where, saw = f"row {line - 1} (line {line})", f"{found.group(3)} fields"
+    message = (
+        f"{path}: {where} has {saw} but the header names {columns}: expected one value per column"
+    )
+    if first:  # every row one longer than the header: row numbers written without a name
+        message += (
+            " (a row-number column with no name in the header? name it there, or re-save the "
+            "file without it)"
+        )
+    return message
 
 
 def _row(path: Path, i: int) -> str:
@@ -226,6 +286,15 @@ def load_table(
         features = [c for c in columns if c != target]
         if not features:
             raise DataError(f"{file}: no feature columns besides the target {target!r}")
+        unnamed = [c for c in features if _UNNAMED.fullmatch(c)]
+        if unnamed:
+            j = columns.index(unnamed[0])
+            guess = ", probably a saved row index" if j == 0 else ""
+            raise DataError(
+                f"{file}: column {j + 1} has no name in the header (pandas calls it "
+                f"{unnamed[0]!r}{guess}): list the feature columns in data.features, or re-save "
+                "the file without it (DataFrame.to_csv(..., index=False))"
+            )
     X = np.column_stack([_numeric(frame, name, file) for name in features])
     meta: dict[str, Any] = {"path": str(file)}
     if task == "classification":

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ermlab.studies.report import Check
+from ermlab.studies.report import Check, quartiles, se_check
 
 TITLE = "biased_sample: ERM on a one-class, a covariate-shifted and a too-small sample"
 STUDY = "biased_sample"
@@ -140,11 +140,6 @@ def _fit_quietly(estimator, X: np.ndarray, y: np.ndarray) -> tuple[Any, int]:
     return estimator, len(caught)
 
 
-def _quartiles(values: np.ndarray, axis: int = 0) -> dict[str, Any]:
-    q25, q50, q75 = np.percentile(values, [25, 50, 75], axis=axis)
-    return {"q25": q25, "median": q50, "q75": q75}
-
-
 # -------------------------------------------------------------------------- (a) one class
 def run_one_class(seed0: int, p: OneClassParams) -> tuple[dict[str, Any], dict[str, Any]]:
     """Part (a): test zero-one of classifiers trained on one class; plot data for seed0."""
@@ -222,18 +217,18 @@ def verify_one_class(r: dict[str, Any], p: OneClassParams) -> list[Check]:
     total = int(np.sum(r["n_test"]))
     se = math.sqrt(pi * (1 - pi) / total)
     for name, m in r["models"].items():
-        err = abs(m["mean_zero_one"] - pi)
         checks.append(
-            Check(
+            se_check(
                 STUDY,
                 f"(a) one class: test zero-one of {name} trained on class {r['keep_class']} only "
                 f"(mean of {len(r['n_test'])} seeds)",
-                round(pi, 10),
-                round(m["mean_zero_one"], 6),
-                f"abs {p.n_se:g} SE = {p.n_se * se:.2g}",
+                pi,
+                m["mean_zero_one"],
+                se,
+                p.n_se,
                 f"1 − π_{r['keep_class']}: a constant predictor errs on every other-class point, "
                 f"a Binomial({total}, {pi:g}) count over {total} test points (SE {se:.2g})",
-                bool(err <= p.n_se * se),
+                digits=6,
             )
         )
         checks.append(
@@ -273,7 +268,7 @@ def run_covariate_shift(
     from ermlab.config import ConfigError
     from ermlab.data import generate
     from ermlab.losses import mse
-    from ermlab.seeding import seed_sequence
+    from ermlab.seeding import rng
     from ermlab.split import split
     from ermlab.studies.runner import sub_config
 
@@ -301,9 +296,9 @@ def run_covariate_shift(
                 "same test set (give them the same test_fraction / n_test)"
             )
         m = len(train_b)
-        # Child 1 of the split stream (kfold_indices uses child 0): the subsample of the
+        # A named child of the split stream (k-fold uses another): the subsample of the
         # unbiased training set down to the biased one's size.
-        sub = np.random.default_rng(seed_sequence(seed, "split").spawn(2)[1])
+        sub = rng(seed, "split", sub="subsample")
         train_u = train_u.subset(np.sort(sub.choice(len(train_u), m, replace=False)))
         fits = {}
         for name, train in (("biased", train_b), ("unbiased", train_u)):
@@ -410,8 +405,8 @@ def run_small_sample(seed0: int, p: SmallSampleParams) -> dict[str, Any]:
         "n_params": n_params,
         "bayes_mse": source.bayes_risk("mse"),
         "n_test": p.n_test,
-        "train": _quartiles(train),
-        "test": _quartiles(test),
+        "train": quartiles(train),
+        "test": quartiles(test),
         "mean_train": train.mean(axis=0),
         "seeds": p.seeds,
         "fit_warnings": n_warn,
@@ -453,18 +448,19 @@ def verify_small_sample(r: dict[str, Any], p: SmallSampleParams) -> list[Check]:
         expected = s2 * max(0.0, 1 - k / n)
         # Given x, train MSE = σ² χ²_{N−p} / N: standard deviation σ²√(2(N−p))/N per seed.
         se = s2 * math.sqrt(2 * max(n - k, 0)) / n / math.sqrt(seeds)
-        tol = max(p.n_se * se, 1e-9)
         checks.append(
-            Check(
+            se_check(
                 STUDY,
                 f"(c) mean train MSE at N = {n} against σ²(1 − p/N) (p = {k}, {seeds} seeds)",
-                round(expected, 6),
-                float(f"{mean:.6g}"),
-                f"abs {tol:.2g}",
+                expected,
+                mean,
+                se,
+                p.n_se,
                 f"{p.n_se:g} SE of a mean of σ²χ²_(N−p)/N; the degree-9 bias is negligible"
                 if n > k
                 else "N = p: the fit interpolates, train MSE is rounding error only",
-                bool(abs(mean - expected) <= tol),
+                floor=1e-9,  # N = p: SE 0, the train MSE is float rounding of 0
+                digits=6,
             )
         )
     n_big = sizes[-1]
@@ -513,9 +509,9 @@ def verify(results: dict[str, Any], params: Params) -> list[Check]:
 
 # ---------------------------------------------------------------------------------- plots
 def _plot_one_class(r: dict[str, Any], d: dict[str, Any], path: Path) -> None:
-    from ermlab.plots import _pyplot, _save
+    from ermlab.plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.5))
     for c in np.unique(d["test_y"]):
         pts = d["test_X"][d["test_y"] == c]
@@ -558,13 +554,13 @@ def _plot_one_class(r: dict[str, Any], d: dict[str, Any], path: Path) -> None:
     bx.set_xticks([*pos, len(names)], [*names, refused])
     bx.set_ylabel("test zero-one risk (mean over seeds)")
     bx.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _plot_covariate_shift(r: dict[str, Any], d: dict[str, Any], path: Path) -> None:
-    from ermlab.plots import _pyplot, _save
+    from ermlab.plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.5))
     lo, hi = d["range"]
     ax.axvspan(
@@ -595,13 +591,13 @@ def _plot_covariate_shift(r: dict[str, Any], d: dict[str, Any], path: Path) -> N
     bx.set_ylabel("test MSE over seeds")
     bx.set_title(f"ratio of medians {r['ratio_of_medians']:.1f}")
     bx.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _plot_small_sample(r: dict[str, Any], path: Path) -> None:
-    from ermlab.plots import _pyplot, _save
+    from ermlab.plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     n = np.asarray(r["sizes"], dtype=float)
     s2, k = r["bayes_mse"], r["n_params"]
@@ -620,4 +616,4 @@ def _plot_small_sample(r: dict[str, Any], path: Path) -> None:
     ax.set_ylabel("MSE (band: quartiles over seeds)")
     ax.set_title(f"degree {k - 1} polynomial, p = {k}")
     ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)

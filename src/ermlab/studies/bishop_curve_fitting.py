@@ -14,6 +14,8 @@ statistics over ``seeds`` replicates (root seeds ``seed``, ``seed + 1``, …):
 * the median test E_RMS is smallest for M in 3…5 and larger at M = 9 than at M = 3;
 * the M = 9 coefficients are huge (Table 1.1: of order 1e5–1e6);
 * ln λ = −18 tames them (Table 1.2) and lowers the test error;
+* ln λ = 0 shrinks them to order 0.1 (Table 1.2: largest |w*| = w0* = 0.13), which tells
+  Bishop's Nλ penalty from a plain λ one (about 0.42);
 * for M = 9, N = 15 and N = 100 overfit less and less (Figure 1.6).
 
 Two modes (``study.mode``):
@@ -43,12 +45,14 @@ from typing import Any
 
 import numpy as np
 
-from ermlab.studies.report import Check
+from ermlab.studies.report import Check, quartiles
 
 TITLE = "bishop_curve_fitting: PRML §1.1 polynomial curve fitting (Figs. 1.4–1.7, Tables 1.1–1.2)"
 STUDY = "bishop_curve_fitting"
 MODES = ("study", "tables")
 _EPS = float(np.finfo(np.float64).eps)
+# Table 1.2, column ln λ = 0: the largest |w*| of the book's M = 9 fit (w0* = 0.13).
+TABLE_1_2_LN0_MAX_W = 0.13
 
 
 @dataclass
@@ -75,6 +79,7 @@ class Params:
     big_w: float = 1e4
     big_w_fraction: float = 0.5
     ridge_w_max: float = 1e3
+    ridge0_w_factor: float = 2.0
     # tables mode
     table_degrees: list[int] = field(default_factory=lambda: [0, 1, 3, 9])
     table_ridge_degree: int = 9
@@ -240,7 +245,7 @@ def run_sweep(config, params: Params, out_dir: Path) -> dict[str, Any]:
     train = np.empty((S, len(degrees)))
     test = np.empty((S, len(degrees)))
     max_w = np.empty((S, len(degrees)))
-    ridge_test, ridge_w = np.empty(S), np.empty(S)
+    ridge_test, ridge_w, ridge0_w = np.empty(S), np.empty(S), np.empty(S)
     larger = {m: np.empty(S) for m in params.larger_n}
     for i in range(S):
         seed = config.seed + i
@@ -254,13 +259,10 @@ def run_sweep(config, params: Params, out_dir: Path) -> dict[str, Any]:
         fit = fitter.fit(x, t, top, params.ln_lambda)
         ridge_test[i] = rms_error(t_test, fit.predict(x_test))
         ridge_w[i] = np.max(np.abs(fit.w))
+        ridge0_w[i] = np.max(np.abs(fitter.fit(x, t, top, 0.0).w))  # Table 1.2, ln λ = 0
         for m in params.larger_n:
             x_m, t_m = _draw(source, m, seed, "data")
             larger[m][i] = rms_error(t_test, fitter.fit(x_m, t_m, top).predict(x_test))
-
-    def quartiles(a: np.ndarray) -> dict[str, Any]:
-        q25, q50, q75 = np.quantile(a, [0.25, 0.5, 0.75], axis=0)
-        return {"q25": q25, "median": q50, "q75": q75}
 
     results: dict[str, Any] = {
         "mode": "study",
@@ -277,6 +279,7 @@ def run_sweep(config, params: Params, out_dir: Path) -> dict[str, Any]:
             "max_abs_w": quartiles(max_w),
             "ridge_test_erms": quartiles(ridge_test),
             "ridge_max_abs_w": quartiles(ridge_w),
+            "ridge0_max_abs_w": quartiles(ridge0_w),
             "larger_n_test_erms": {str(m): quartiles(v) for m, v in larger.items()},
         },
         "per_seed": {
@@ -285,6 +288,7 @@ def run_sweep(config, params: Params, out_dir: Path) -> dict[str, Any]:
             "max_abs_w": max_w,
             "ridge_test_erms": ridge_test,
             "ridge_max_abs_w": ridge_w,
+            "ridge0_max_abs_w": ridge0_w,
             "larger_n_test_erms": {str(m): v for m, v in larger.items()},
         },
     }
@@ -309,6 +313,7 @@ def verify_sweep(results: dict[str, Any], params: Params) -> list[Check]:
     max_w = np.asarray(per["max_abs_w"], dtype=float)
     ridge_test = np.asarray(per["ridge_test_erms"], dtype=float)
     ridge_w = np.asarray(per["ridge_max_abs_w"], dtype=float)
+    ridge0_w = np.asarray(per["ridge0_max_abs_w"], dtype=float)
     degrees = list(results["degrees"])
     S, n, top = int(results["seeds"]), int(results["n_train"]), degrees[-1]
     ln_lam = float(results["ln_lambda"])
@@ -400,6 +405,24 @@ def verify_sweep(results: dict[str, Any], params: Params) -> list[Check]:
         "median with ridge < median without",
         over,
         np.median(ridge_test) < med_test[top],
+    )
+    # 7b. ln λ = 0 shrinks them to order 0.1 (Table 1.2): this one discriminates the convention.
+    published, k = TABLE_1_2_LN0_MAX_W, params.ridge0_w_factor
+    med0 = float(np.median(ridge0_w))
+    checks.append(
+        Check(
+            STUDY,
+            f"largest |w*| at M = {top}, ln λ = 0 (Table 1.2: w0* = {published:g})",
+            published,
+            med0,
+            f"median within a factor {k:g}: [{published / k:.3g}, {published * k:.3g}]",
+            over + f"; quartiles {np.quantile(ridge0_w, 0.25):.3g}–"
+            f"{np.quantile(ridge0_w, 0.75):.3g}, range {ridge0_w.min():.3g}–"
+            f"{ridge0_w.max():.3g}, so the book's sample is a typical draw; a factor "
+            f"{k:g} separates Bishop's (Nλ/2)‖w‖² from a plain (λ/2)‖w‖² penalty, whose "
+            f"weaker shrinkage (λ/N) gives a median of about 0.42 (> {published * k:.3g}: FAIL)",
+            bool(published / k <= med0 <= published * k),
+        )
     )
     # 8. More data: less over-fitting at M = 9 (Figure 1.6).
     sizes = [n, *map(int, results["larger_n"])]
@@ -643,9 +666,9 @@ def verify_tables(results: dict[str, Any], params: Params) -> list[Check]:
 # ------------------------------------------------------------------------------- figures
 def _sweep_figures(config, params, source, fitter, results, out_dir: Path) -> None:
     """Figures 1.4–1.7 (one replicate for the fits, medians and quartiles for E_RMS)."""
-    from ermlab.plots import _pyplot, _save
+    from ermlab.plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     seed, n, top = config.seed, results["n_train"], params.max_degree
     x, t = _draw(source, n, seed, "data")
     grid = np.linspace(source.low, source.high, 400)
@@ -666,7 +689,7 @@ def _sweep_figures(config, params, source, fitter, results, out_dir: Path) -> No
         panel(ax, x, t, fitter.fit(x, t, M), f"M = {M}")
     axes.flat[0].legend(fontsize=8)
     fig.suptitle(f"Fig. 1.4: polynomials fitted to N = {n} points (seed {seed})")
-    _save(fig, out_dir / "fig_1_4_fits.png")
+    save_figure(fig, out_dir / "fig_1_4_fits.png")
 
     # Figure 1.5: E_RMS against M, medians with quartile bands.
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -683,7 +706,7 @@ def _sweep_figures(config, params, source, fitter, results, out_dir: Path) -> No
     ax.set_ylim(0, max(1.0, 1.1 * max(results["summary"]["test_erms"]["q75"])))
     ax.legend()
     ax.set_title(f"Fig. 1.5: E_RMS vs M, {results['seeds']} seeds (bands: quartiles)", fontsize=10)
-    _save(fig, out_dir / "fig_1_5_erms.png")
+    save_figure(fig, out_dir / "fig_1_5_erms.png")
 
     # Figure 1.6: M = 9 with more data.
     fig, axes = plt.subplots(
@@ -693,21 +716,21 @@ def _sweep_figures(config, params, source, fitter, results, out_dir: Path) -> No
         xm, tm = _draw(source, m, seed, "data")
         panel(ax, xm, tm, fitter.fit(xm, tm, top), f"M = {top}, N = {m}")
     fig.suptitle("Fig. 1.6: the M = 9 polynomial with more data")
-    _save(fig, out_dir / "fig_1_6_sizes.png")
+    save_figure(fig, out_dir / "fig_1_6_sizes.png")
 
     # Figure 1.7: M = 9 with ln λ = −18 and ln λ = 0.
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.5))
     for ax, ln in zip(axes, [params.ln_lambda, 0.0], strict=True):
         panel(ax, x, t, fitter.fit(x, t, top, ln), f"M = {top}, ln λ = {_ln_display(ln)}")
     fig.suptitle("Fig. 1.7: the M = 9 polynomial with Bishop's ridge penalty")
-    _save(fig, out_dir / "fig_1_7_ridge.png")
+    save_figure(fig, out_dir / "fig_1_7_ridge.png")
 
 
 def _plot_tables(x, t, fits_1, fits_2, params, x_name, t_name, path: Path) -> None:
     """The points with every fit of Tables 1.1 (left) and 1.2 (right)."""
-    from ermlab.plots import _pyplot, _save
+    from ermlab.plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     grid = np.linspace(x.min(), x.max(), 400)  # no extrapolation: M = 9 explodes outside
     span = t.max() - t.min() or 1.0
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -724,4 +747,4 @@ def _plot_tables(x, t, fits_1, fits_2, params, x_name, t_name, path: Path) -> No
         ax.set_ylabel(t_name)
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)

@@ -47,13 +47,8 @@ from typing import Any
 
 import numpy as np
 
-from ermlab.studies.ols_risk_theory import (
-    check_setting,
-    mean_se,
-    se_check,
-    tolerance_why,
-)
-from ermlab.studies.report import Check
+from ermlab.studies.ols_risk_theory import check_setting, tolerance_why
+from ermlab.studies.report import Check, mean_se, se_check
 
 TITLE = "double_descent: min-norm least squares on p of D weak features (Belkin, Hsu & Xu 2019)"
 STUDY = "double_descent"
@@ -262,9 +257,9 @@ def verify(results: dict[str, Any], params: Params) -> list[Check]:
 # ----------------------------------------------------------------------------------- plot
 def _plot(results: dict[str, Any], params: Params, path: Path) -> None:
     """Mean test risk ± n_se SE against p (log y), Theorem 1's curve, the threshold p = N."""
-    from ermlab.plots import _pyplot, _save
+    from ermlab.plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     n, d = results["n_train"], results["n_features"]
     ps = np.array(sorted(int(k) for k in results["risk"]))
     mean = np.array([results["risk"][str(p)]["mean"] for p in ps])
@@ -306,4 +301,4 @@ def _plot(results: dict[str, Any], params: Params, path: Path) -> None:
     ax.set_ylabel("test risk E[(y − x_Tᵀŵ)²]")
     ax.set_title(f"min-norm least squares, N = {n}, D = {d}, σ = {results['noise_sd']:g}")
     ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)

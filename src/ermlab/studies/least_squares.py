@@ -45,8 +45,11 @@ class Params:
     datasets: list[str] = field(default_factory=lambda: ["women", "galton"])
 
 
-def fit_all(dataset) -> dict[str, dict[str, float]]:
-    """Intercept and slope from every method; residual SD and R² from ``ols``."""
+def fit_all(dataset, seed: int = 0) -> dict[str, dict[str, float]]:
+    """Intercept and slope from every method; residual SD and R² from ``ols``.
+
+    ``seed`` is the root seed the estimators are built with (the study's ``seed``).
+    """
     from ermlab import models
     from ermlab.models.ols import slide_formula
     from ermlab.studies.runner import sub_config
@@ -57,7 +60,7 @@ def fit_all(dataset) -> dict[str, dict[str, float]]:
     out["slide_formula"] = {"intercept": theta0, "slope": theta1}
     for name in ("ols", "sklearn_linear", "torch_linear"):
         config = sub_config([f"model={name}", "tracking=off"])
-        estimator, _ = models.fit(models.build(config.model, config.seed), dataset.X, y)
+        estimator, _ = models.fit(models.build(config.model, seed), dataset.X, y)
         out[name] = {"intercept": float(estimator.intercept_), "slope": float(estimator.coef_[0])}
         if name == "ols":
             out[name]["residual_sd"] = float(estimator.residual_sd_)
@@ -74,7 +77,7 @@ def run(config, params: Params, out_dir: Path) -> dict[str, Any]:
     for name in params.datasets:
         data_config = sub_config([f"data={name}"]).data
         dataset, _ = generate(data_config, config.seed)
-        results[name] = {"n": len(dataset), "fits": fit_all(dataset)}
+        results[name] = {"n": len(dataset), "fits": fit_all(dataset, config.seed)}
         _plot(dataset, results[name]["fits"]["ols"], out_dir / f"{name}.png")
     return results
 
@@ -113,9 +116,9 @@ def verify(results: dict[str, Any], params: Params) -> list[Check]:
 
 
 def _plot(dataset, fit: dict[str, float], path: Path) -> None:
-    from ermlab.plots import _pyplot, _save
+    from ermlab.plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 4))
     x = dataset.X[:, 0]
     ax.scatter(x, dataset.y, s=10, alpha=0.6)
@@ -129,4 +132,4 @@ def _plot(dataset, fit: dict[str, float], path: Path) -> None:
     ax.set_xlabel(dataset.feature_names[0])
     ax.set_ylabel(dataset.target_name)
     ax.legend()
-    _save(fig, path)
+    save_figure(fig, path)

@@ -398,9 +398,9 @@ def lre_markdown(results: dict[str, Any]) -> str:
 
 def _plot(results: dict[str, Any], path: Path) -> None:
     """Minimum LRE per file and method: coefficients (left), all certified values (right)."""
-    from ermlab.plots import _pyplot, _save
+    from ermlab.plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     files = results["files"]
     names = list(files)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
@@ -431,4 +431,4 @@ def _plot(results: dict[str, Any], path: Path) -> None:
         ax.set_ylim(0, 15.5)
     axes[0].set_ylabel("correct significant digits (LRE)")
     axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    _save(fig, path)
+    save_figure(fig, path)

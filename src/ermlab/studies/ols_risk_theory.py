@@ -36,14 +36,13 @@ t-statistic's lower tail is heavier than normal) and 0.7 % of the time at 4 SE.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ermlab.studies.report import Check
+from ermlab.studies.report import Check, mean_se, se_check, se_false_alarm_why
 
 TITLE = "ols_risk_theory: exact finite-sample train and test MSE of least squares"
 STUDY = "ols_risk_theory"
@@ -77,30 +76,12 @@ def fixed_design_risks(n: float, p: int, sigma2: float) -> tuple[float, float]:
     return sigma2 * (1 - p / n), sigma2 * (1 + p / n)
 
 
-def mean_se(values: np.ndarray) -> tuple[float, float]:
-    """Mean and standard error of the mean (sample SD with ddof=1 over √n) of a 1-D array."""
-    values = np.asarray(values, dtype=float)
-    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
-
-
-def se_check(
-    study: str, quantity: str, published: float, mean: float, se: float, n_se: float, why: str
-) -> Check:
-    """A Monte Carlo check: PASS when |mean − published| ≤ n_se · se."""
-    ok = math.isfinite(mean) and math.isfinite(se) and abs(mean - published) <= n_se * se
-    tol = f"{n_se:g} standard errors = {n_se * se:.4g}"
-    return Check(study, quantity, float(published), float(mean), tol, why, bool(ok))
-
-
 def tolerance_why(seeds: int, n_se: float, n_checks: int) -> str:
-    """Why ``n_se`` standard errors: the false-alarm rates of one check and of the table."""
-    per_check = math.erfc(n_se / math.sqrt(2))  # two-sided normal tail beyond n_se
-    return (
-        f"Monte Carlo error of a mean over {seeds} seeds. If the formula holds, a normal mean "
-        f"fails {n_se:g} SE with probability {per_check:.2g} and some check of these {n_checks} "
-        f"with at most {min(1.0, n_checks * per_check):.2g} (Bonferroni); the risks are "
-        "right-skewed, which makes both a few times larger (simulated: ≈1 % for the whole "
-        "table at 4 SE, see the study module's docstring)"
+    """Why ``n_se`` standard errors for the least-squares risks (here and in double_descent):
+    the normal false-alarm rates, and why the skewed risks make them a few times larger."""
+    return se_false_alarm_why(seeds, n_se, n_checks) + (
+        "; the risks are right-skewed, which makes both a few times larger (simulated: ≈1 % "
+        "for the whole table at 4 SE, see the study module's docstring)"
     )
 
 
@@ -258,9 +239,9 @@ def verify(results: dict[str, Any], params: Params) -> list[Check]:
 # ----------------------------------------------------------------------------------- plot
 def _plot(results: dict[str, Any], n_se: float, path: Path) -> None:
     """Learning curves: mean train and test MSE (± n_se SE) against N, formulas, σ²."""
-    from ermlab.plots import _pyplot, _save
+    from ermlab.plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     p, sigma2 = results["p"], results["noise_sd"] ** 2
     designs = [d for d in ("random", "fixed") if d in results]
     fig, axes = plt.subplots(1, len(designs), figsize=(5.5 * len(designs), 4.2), squeeze=False)
@@ -288,4 +269,4 @@ def _plot(results: dict[str, Any], n_se: float, path: Path) -> None:
         ax.set_ylabel("MSE")
         ax.set_title(f"{design} design, p = {p}, {results['seeds']} seeds per N")
         ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)

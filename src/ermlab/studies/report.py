@@ -2,6 +2,8 @@
 
 A study's ``verify`` step returns a list of :class:`Check`; :func:`write_report` renders them
 as ``report.md`` (for people) and ``report.json`` (for tools and ``make reproduce``).
+:func:`check_close` and :func:`se_check` build the two kinds of numeric check; :func:`mean_se`
+and :func:`quartiles` are the summaries over seeds the Monte Carlo studies check and plot.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,66 @@ def check_close(
     parts = [f"rel {rel:g}" if rel is not None else "", f"abs {abs_:g}" if abs_ is not None else ""]
     tol = " or ".join(part for part in parts if part)
     return Check(study, quantity, published, reproduced, tol, why, bool(ok))
+
+
+def mean_se(values: np.ndarray) -> tuple[float, float]:
+    """Mean and standard error of the mean of a 1-D array of n ≥ 2 values.
+
+    The standard error is the sample standard deviation (ddof = 1) over √n.
+    """
+    values = np.asarray(values, dtype=float)
+    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
+
+
+def se_check(
+    study: str,
+    quantity: str,
+    published: float,
+    mean: float,
+    se: float,
+    n_se: float,
+    why: str,
+    *,
+    floor: float = 0.0,
+    digits: int | None = None,
+) -> Check:
+    """A Monte Carlo check: PASS when |mean − published| ≤ max(n_se · se, floor).
+
+    ``mean`` is the reproduced estimate (a mean over seeds), ``se`` its standard error;
+    ``floor`` is an absolute tolerance for when the standard error vanishes (e.g. a quantity
+    that is exactly zero up to rounding); ``digits`` rounds the published and reproduced
+    numbers shown in the report to that many significant digits (the test uses them unrounded).
+    Non-finite ``mean`` or ``se`` fail.
+    """
+    band = n_se * se
+    ok = math.isfinite(mean) and math.isfinite(se) and abs(mean - published) <= max(band, floor)
+    tol = f"{n_se:g} standard errors = {band:.4g}"
+    if floor > band:
+        tol = f"abs {floor:g} ({tol})"
+
+    def shown(value: float) -> float:
+        return float(value) if digits is None else float(f"{value:.{digits}g}")
+
+    return Check(study, quantity, shown(published), shown(mean), tol, why, bool(ok))
+
+
+def se_false_alarm_why(seeds: int, n_se: float, n_checks: int) -> str:
+    """Why ``n_se`` standard errors: how often one check, and some check of ``n_checks``, fails
+    although the published value holds, for a normally distributed mean over ``seeds`` seeds."""
+    per_check = math.erfc(n_se / math.sqrt(2))  # two-sided normal tail beyond n_se
+    return (
+        f"Monte Carlo error of a mean over {seeds} seeds. If the formula holds, a normal mean "
+        f"fails {n_se:g} SE with probability {per_check:.2g} and some check of these {n_checks} "
+        f"with at most {min(1.0, n_checks * per_check):.2g} (Bonferroni)"
+    )
+
+
+def quartiles(values: np.ndarray, axis: int = 0) -> dict[str, Any]:
+    """The lower quartile, median and upper quartile of ``values`` along ``axis`` (numpy's
+    default linear interpolation), as ``{"q25", "median", "q75"}``: arrays with ``axis``
+    removed, or numpy scalars for a 1-D array."""
+    q25, q50, q75 = np.quantile(values, [0.25, 0.5, 0.75], axis=axis)
+    return {"q25": q25, "median": q50, "q75": q75}
 
 
 def _cell(value: Any) -> str:
