@@ -87,7 +87,8 @@ def test_hydra_multirun_writes_one_parent_and_one_child_per_job(tmp_path: Path):
     assert len(combos) == 4
     assert all("risk/test/mse" in r.data.metrics for r in children)
     # The table printed at the end: a header and one line per job.
-    assert proc.stdout.count("model=") >= 4 and "risk/test/mse" in proc.stdout
+    table = proc.stdout[proc.stdout.rindex("\njob ") :]  # the sweep table comes last
+    assert table.count("model=") == 4 and table.count(" mse ") == 4
 
 
 @pytest.mark.slow
