@@ -5,9 +5,10 @@ take 1.6 GB as full float64 arrays (X (n, 1) and y (n,)). Here nothing of size n
 ``LinearSource.sample_chunks`` streams ``--chunk`` rows at a time into
 
 1. a normal-equations accumulator, X̃ᵀX̃ and X̃ᵀy with X̃ = [1, x] in float64, solved at the end;
-2. ``ermlab.models.ols.OLS.fit_chunks`` (streaming TSQR), when the estimator has it;
-3. a chunked population MSE of the fitted line on ``--n-pop`` fresh points (default: n),
-   checked against the exact population MSE ``LinearSource.linear_population_mse``.
+2. ``ermlab.models.ols.OLS.fit_chunks`` (streaming TSQR);
+3. ``ermlab.evaluate.population_risks`` of that fit on ``--n-pop`` fresh points (default: n),
+   read in its own chunks of 10^6 and checked against the exact population MSE
+   ``LinearSource.linear_population_mse``.
 
 Memory is measured two ways per phase: the tracemalloc peak (numpy reports its buffers to
 tracemalloc, so this is the peak of the array allocations during the phase) and the process's
@@ -23,7 +24,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import math
 import resource
 import sys
 import time
@@ -34,6 +34,7 @@ import numpy as np
 
 from ermlab.config import compose, validate
 from ermlab.data import make_source
+from ermlab.evaluate import population_risks
 from ermlab.seeding import rng
 
 MB = 1024**2
@@ -74,21 +75,6 @@ def normal_equations(chunks: Iterator[tuple[np.ndarray, np.ndarray]]) -> np.ndar
     return np.linalg.solve(gram, rhs)
 
 
-def population_mse(
-    chunks: Iterator[tuple[np.ndarray, np.ndarray]], intercept: float, coef: np.ndarray
-) -> tuple[float, float]:
-    """Mean squared error of ŷ = intercept + X @ coef over streamed points, and its standard
-    error (from Σe² and Σe⁴)."""
-    n, s2, s4 = 0, 0.0, 0.0
-    for X, y in chunks:
-        e2 = (intercept + X @ coef - y) ** 2
-        n += len(y)
-        s2 += float(e2.sum())
-        s4 += float((e2**2).sum())
-    mean = s2 / n
-    return mean, math.sqrt(max(s4 / n - mean**2, 0.0) / (n - 1))
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000_000, help="data.n_train (rows)")
@@ -127,17 +113,16 @@ def main(argv: list[str] | None = None) -> None:
     rows.append(("fit: normal equations", args.n, secs, peak, rss))
     fits = {"normal equations": (float(theta[0]), np.asarray(theta[1:]))}
 
-    if hasattr(OLS, "fit_chunks"):
-        model, secs, peak, rss = measured(lambda: OLS().fit_chunks(train_chunks()))
-        rows.append(("fit: OLS.fit_chunks (TSQR)", args.n, secs, peak, rss))
-        fits["OLS.fit_chunks"] = (float(model.intercept_), np.asarray(model.coef_, dtype=float))
+    model, secs, peak, rss = measured(lambda: OLS().fit_chunks(train_chunks()))
+    rows.append(("fit: OLS.fit_chunks (TSQR)", args.n, secs, peak, rss))
+    intercept, coef = float(model.intercept_), np.asarray(model.coef_, dtype=float)
+    fits["OLS.fit_chunks"] = (intercept, coef)
 
-    intercept, coef = fits["normal equations"]
-    (pop, pop_se), secs, peak, rss = measured(
-        lambda: population_mse(
-            source.sample_chunks(n_pop, rng(args.seed, "population"), args.chunk), intercept, coef
-        )
+    # ermlab's own population-risk estimate (what `evaluate` reports), in its chunks of 10^6.
+    risks, secs, peak, rss = measured(
+        lambda: population_risks(model, source, n_pop, args.seed, noise_var=1.0)
     )
+    pop, pop_se = risks["mse"], risks["mse_se"]
     rows.append(("population MSE (fresh draws)", n_pop, secs, peak, rss))
     tracemalloc.stop()
 
