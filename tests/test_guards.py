@@ -9,9 +9,10 @@ import yaml
 from tests.conftest import REPO
 
 from ermlab import paths, stages
-from ermlab.cli import prevalidate, sweep_table, validation_jobs
+from ermlab.cli import prevalidate, validation_jobs
 from ermlab.config import ConfigError, TrackingConfig, compose, validate
 from ermlab.pipeline import run
+from ermlab.sweeps.tracker import sweep_table
 from ermlab.tracking import check_reachable, resolve_uri
 
 

@@ -1,0 +1,1 @@
+"""Many runs: the sweep callback, the sweep report, resume and launcher glue."""

@@ -1,0 +1,91 @@
+"""The Hydra callback around a multirun: one MLflow parent run, one child run per job, and a
+results table at the end.
+
+Hydra calls :class:`SweepTracker` (``hydra.callbacks.sweep_tracker`` in ``conf/config.yaml``) in
+the process that launches the jobs; each job finds its parent's run id in
+:data:`PARENT_RUN_ENV`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from hydra.experimental.callback import Callback
+
+from ermlab.errors import EXIT_USER_ERROR
+
+PARENT_RUN_ENV = "ERMLAB_PARENT_RUN_ID"
+FAILED = "failed"  # the key a failed sweep job returns, with its one-line error
+
+
+class SweepTracker(Callback):
+    """Hydra callback: one MLflow parent run around a multirun, and a results table at the end."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, dict[str, float]]] = []
+        self.parent = None
+        self.failed = False
+
+    def on_multirun_start(self, config, **kwargs: Any) -> None:
+        from ermlab.config import TrackingConfig
+        from ermlab.tracking import open_run
+
+        self.parent = open_run(TrackingConfig(**config.tracking), f"{config.name}/sweep")
+        if self.parent is not None:
+            os.environ[PARENT_RUN_ENV] = self.parent.run_id
+            _OPEN_SWEEPS.append(self)
+
+    def on_job_end(self, config, job_return, **kwargs: Any) -> None:
+        from hydra.core.utils import JobStatus
+
+        label = " ".join(job_return.overrides or [])
+        completed = job_return.status == JobStatus.COMPLETED
+        metrics = (job_return.return_value or {}) if completed else {}
+        self.failed = self.failed or not completed or FAILED in metrics
+        self.rows.append((label, {} if FAILED in metrics else metrics))
+        if not completed:  # Hydra raises after the batch: on_multirun_end will not come
+            self._finish("FAILED")
+
+    def on_multirun_end(self, config, **kwargs: Any) -> None:
+        print(sweep_table(self.rows))
+        self._finish("FAILED" if self.failed else "FINISHED")
+        if self.failed:
+            sys.exit(EXIT_USER_ERROR)
+
+    def _finish(self, status: str) -> None:
+        if self.parent is not None:
+            self.parent.finish(status)
+            self.parent = None
+        os.environ.pop(PARENT_RUN_ENV, None)
+        if self in _OPEN_SWEEPS:
+            _OPEN_SWEEPS.remove(self)
+
+
+# Sweeps whose parent run is open: Ctrl-C must not leave them RUNNING (see main).
+_OPEN_SWEEPS: list[SweepTracker] = []
+
+
+def sweep_table(rows: list[tuple[str, dict[str, float]]]) -> str:
+    """One line per job: its overrides and its main risk (MSE for regression, zero-one for
+    classification) on train, test and population, and the gap; ``failed`` for a failed job."""
+    columns = ("loss", "train", "test", "population", "gap (test - train)")
+    width = max([len("job"), *(len(label) for label, _ in rows)])
+    header = f"{'job':<{width}}  " + "  ".join(f"{c:>18}" for c in columns)
+    lines = [header, "-" * len(header)]
+    for label, metrics in rows:
+        loss = "zero_one" if "risk/train/zero_one" in metrics else "mse"
+        keys = (f"risk/train/{loss}", f"risk/test/{loss}", f"risk/population/{loss}", f"gap/{loss}")
+        if metrics:
+            cells = [loss, *(f"{metrics[k]:.6g}" if k in metrics else "absent" for k in keys)]
+        else:
+            cells = ["failed"] * len(columns)
+        lines.append(f"{label:<{width}}  " + "  ".join(f"{c:>18}" for c in cells))
+    return "\n".join(lines)
+
+
+def finish_open_sweeps(status: str) -> None:
+    """End every sweep whose parent run is still open (Ctrl-C, a signal) with ``status``."""
+    for sweep in list(_OPEN_SWEEPS):
+        sweep._finish(status)
