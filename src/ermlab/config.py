@@ -428,6 +428,16 @@ class KFoldSplitConfig(RandomSplitConfig):
         _require(self.k >= 2, "split.k", self.k, "an integer >= 2")
 
 
+@dataclass
+class NoSplitConfig:
+    """No split, as R's ``lm`` fits: train on every row of a table (a synthetic source's
+    ``n_train`` training draws; its held-out draws are not used). There is no test set, so the
+    test risk and the gap are absent; population and Bayes risks are measured when the source
+    is synthetic."""
+
+    kind: str = "none"
+
+
 # ----------------------------------------------------------------------------------- tracking
 @dataclass
 class TrackingConfig:
@@ -489,6 +499,7 @@ SPLIT_SCHEMAS: dict[str, type] = {
         PopulationSplitConfig,
         BiasedSplitConfig,
         KFoldSplitConfig,
+        NoSplitConfig,
     )
 }
 

@@ -114,10 +114,9 @@ def evaluate(
     """
     task = train.task
     noise_var = _residual_variance(estimator, train)
-    table = {
-        "train": risks(estimator, train.X, train.y, task, noise_var),
-        "test": risks(estimator, test.X, test.y, task, noise_var),
-    }
+    table = {"train": risks(estimator, train.X, train.y, task, noise_var)}
+    if len(test):  # split=none has no test set: its test risk and gap are absent, not numbers
+        table["test"] = risks(estimator, test.X, test.y, task, noise_var)
     result: dict[str, Any] = {"risk": table}
     if source is not None:
         table["population"] = population_risks(estimator, source, n_population, seed, noise_var)
@@ -125,7 +124,10 @@ def evaluate(
         table["bayes"] = {loss: float(v) for loss, v in bayes.items() if v is not None}
     if cv_folds >= 2:
         table["cv"], result["cv_sd"] = cross_validation(estimator, train, cv_folds, seed)
-    result["gap"] = {loss: table["test"][loss] - table["train"][loss] for loss in table["train"]}
+    if "test" in table:
+        result["gap"] = {
+            loss: table["test"][loss] - table["train"][loss] for loss in table["train"]
+        }
     result["n"] = {"train": len(train), "test": len(test)}
     return result
 
@@ -160,11 +162,11 @@ def risk_table(metrics: dict[str, Any]) -> str:
     loss_names = sorted(table["train"], key=lambda loss: (LOSS_ORDER.index(loss), loss))
     rows = [
         ("empirical (train)", table["train"]),
-        ("test", table["test"]),
+        ("test", table.get("test", {})),
         *([("cross-validation", table["cv"])] if "cv" in table else []),
         ("population", table.get("population", {})),
         ("Bayes", table.get("bayes", {})),
-        ("gap (test - train)", metrics["gap"]),
+        ("gap (test - train)", metrics.get("gap", {})),
     ]
     width = max(len(name) for name, _ in rows)
     lines = [f"{'risk':<{width}}" + "".join(f"  {loss:>12}" for loss in loss_names)]

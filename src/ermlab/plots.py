@@ -46,7 +46,8 @@ def plot_fit(estimator, train: Dataset, test: Dataset, source: Population | None
         ax.set_xlabel(train.feature_names[0])
         ax.set_ylabel(train.target_name)
     else:
-        ax.scatter(test.y, estimator.predict(test.X), s=6, alpha=0.4, label="test")
+        if len(test):
+            ax.scatter(test.y, estimator.predict(test.X), s=6, alpha=0.4, label="test")
         ax.scatter(train.y, estimator.predict(train.X), s=12, label="train")
         both = np.concatenate([train.y, test.y])
         ax.plot([both.min(), both.max()], [both.min(), both.max()], "k--", lw=1)
@@ -80,9 +81,10 @@ def plot_residuals(estimator, train: Dataset, test: Dataset, path: Path) -> None
     fig, ax = plt.subplots(figsize=(6, 4))
     if train.task == "classification":
         classes = np.unique(np.concatenate([train.y, test.y]))
-        predicted = estimator.predict(test.X)
+        shown = test if len(test) else train  # split=none: no test set, show the training set
+        predicted = estimator.predict(shown.X)
         counts = np.array(
-            [[np.sum((test.y == a) & (predicted == b)) for b in classes] for a in classes]
+            [[np.sum((shown.y == a) & (predicted == b)) for b in classes] for a in classes]
         )
         ax.imshow(counts, cmap="Blues")
         for (i, j), value in np.ndenumerate(counts):
@@ -90,10 +92,12 @@ def plot_residuals(estimator, train: Dataset, test: Dataset, path: Path) -> None
         ax.set_xticks(range(len(classes)), [str(c) for c in classes])
         ax.set_yticks(range(len(classes)), [str(c) for c in classes])
         ax.set_xlabel("predicted class")
-        ax.set_ylabel("true class (test set)")
+        ax.set_ylabel(f"true class ({'test' if len(test) else 'training'} set)")
         save_figure(fig, path)
         return
     for data, style in ((test, dict(s=6, alpha=0.3, color="tab:gray")), (train, dict(s=12))):
+        if not len(data):
+            continue
         fitted = estimator.predict(data.X)
         ax.scatter(fitted, data.y - fitted, label="test" if data is test else "train", **style)
     ax.axhline(0, color="k", lw=1)

@@ -20,6 +20,8 @@
 ``k_fold``
     The random partition; evaluation then cross-validates on the training set with
     :func:`kfold_indices`.
+``none``
+    No split (:func:`no_split`): every row trains, the test set is empty (no test risk).
 
 Row order: every subset of the dataset keeps the dataset's row order (sorted indices), so a
 split is a pure function of (dataset, config, seed). Only numpy is imported here.
@@ -35,7 +37,7 @@ from ermlab.config import ConfigError
 from ermlab.data.base import DataError, Dataset, Population
 from ermlab.seeding import rng
 
-__all__ = ["kfold_indices", "n_test_for", "require_two_classes", "split"]
+__all__ = ["kfold_indices", "n_test_for", "no_split", "require_two_classes", "split"]
 
 REAL_DATA_TEST_FRACTION = 0.25
 
@@ -218,6 +220,24 @@ def _population(
     return dataset.subset(train_idx), dataset.with_rows(*source.sample(cfg.n_test, gen))
 
 
+def no_split(dataset: Dataset) -> tuple[Dataset, Dataset]:
+    """Train on every row, test on none: ``split=none``, the classic regression on a whole table.
+
+    A synthetic source's dataset holds its ``n_train`` training draws followed by ``n_test``
+    held-out draws (see :func:`ermlab.data.generate`): the training draws are every row the user
+    asked to fit on, so the held-out ones are left out. Real data keep every row.
+
+    Returns
+    -------
+    train : Dataset
+        (n_train, p), rows in dataset order.
+    test : Dataset
+        (0, p): empty, so evaluation reports no test risk.
+    """
+    n_train = len(dataset) - (dataset.n_test or 0)
+    return dataset.subset(np.arange(n_train)), dataset.subset(np.arange(0))
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     # tanh form: no overflow warning for large |z|, unlike 1 / (1 + exp(-z)).
     return 0.5 * (1.0 + np.tanh(0.5 * z))
@@ -314,10 +334,12 @@ def split(
         train, test = _fixed_design(dataset, source, gen)
     elif kind == "population":
         train, test = _population(dataset, cfg, source, gen)
+    elif kind == "none":
+        train, test = no_split(dataset)
     else:
         raise ConfigError(
             f"split.kind={kind!r} is not allowed: one of random, stratified, fixed_design, "
-            "population, biased, k_fold"
+            "population, biased, k_fold, none"
         )
     if dataset.task == "classification":
         require_two_classes(train, cfg)
