@@ -1,0 +1,104 @@
+"""R's summary(lm(...)) for OLS: against R's published output for `women` and statsmodels' OLS."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ermlab.models.lm_summary import lm_summary
+from ermlab.models.ols import OLS
+from ermlab.paths import REFERENCE_DIR
+
+
+def women() -> tuple[np.ndarray, np.ndarray]:
+    table = pd.read_csv(REFERENCE_DIR / "women.csv")
+    return table[["height"]].to_numpy(float), table["weight"].to_numpy(float)
+
+
+def published(value: float, printed_digits: int) -> dict:
+    """pytest.approx for a number R printed with ``printed_digits`` significant digits: it is
+    the true value rounded, so they differ by at most half a unit in the last printed place."""
+    return pytest.approx(value, rel=0.5 * 10.0 ** (1 - printed_digits) / 0.999)
+
+
+def test_women_matches_r_published_summary():
+    # summary(lm(weight ~ height, women)), from ../shared/datasets/README.md
+    X, y = women()
+    s = lm_summary(OLS().fit(X, y), X, y, ("height",), "weight")
+    assert s.terms == ("(Intercept)", "height")
+    assert s.estimate[0] == published(-87.51667, 7)
+    assert s.estimate[1] == published(3.45000, 6)
+    assert s.std_error[0] == published(5.93694, 6)
+    assert s.std_error[1] == published(0.09114, 4)
+    assert s.t_value[0] == published(-14.74, 4)
+    # R rounds t to 3 decimals before printing 4 digits (37.8553 -> 37.855 -> "37.85"): the
+    # double rounding can be off by one unit in the last printed place.
+    assert s.t_value[1] == pytest.approx(37.85, abs=0.01)
+    assert s.p_value[0] == published(1.71e-09, 3)
+    assert s.p_value[1] == published(1.09e-14, 3)
+    assert s.residual_se == published(1.525, 4)
+    assert s.df_residual == 13
+    assert s.r_squared == published(0.991, 3)
+    assert s.adj_r_squared == published(0.9903, 4)
+    assert s.f_statistic == published(1433, 4)
+    assert s.f_df == (1, 13)
+    assert s.f_p_value == published(1.091e-14, 4)
+    text = s.text()
+    for line in (
+        "lm(formula = weight ~ height)",
+        "Residual standard error: 1.525 on 13 degrees of freedom",
+        "F-statistic: 1433 on 1 and 13 DF,  p-value: 1.09e-14",
+    ):
+        assert line in text
+    assert "Adjusted R-squared:  0.9903" in text
+
+
+@pytest.mark.parametrize(
+    ("fit_intercept", "degree", "k"),
+    [(True, 1, 3), (False, 1, 3), (True, 2, 2), (True, 0, 1)],
+)
+def test_matches_statsmodels_ols_on_random_data(fit_intercept, degree, k):
+    sm = pytest.importorskip("statsmodels.api")
+    gen = np.random.default_rng(12)
+    n = 40
+    X = gen.normal(size=(n, k))
+    y = 1.5 + X @ gen.normal(size=k) + X[:, 0] ** 2 + gen.normal(size=n)
+    model = OLS(fit_intercept=fit_intercept, degree=degree).fit(X, y)
+    names = tuple(f"x{j}" for j in range(k))
+    s = lm_summary(model, X, y, names, "y")
+    # statsmodels on the same design, built independently: [1,] x_j, x_j^2, ... (j-major)
+    powers = [X[:, j] ** d for j in range(k) for d in range(1, degree + 1)]
+    design = np.column_stack(powers) if powers else np.empty((n, 0))
+    if fit_intercept:
+        design = np.column_stack([np.ones(n), design])
+    ref = sm.OLS(y, design).fit()
+    # Both solve a well-conditioned 40-row problem in double precision: they agree to ~1e-12;
+    # 1e-9 leaves room for the p-value tails (relative error of the t/F survival functions).
+    close = {"rel": 1e-9, "abs": 1e-300}
+    assert s.estimate == pytest.approx(ref.params, **close)
+    assert s.std_error == pytest.approx(ref.bse, **close)
+    assert s.t_value == pytest.approx(ref.tvalues, **close)
+    assert s.p_value == pytest.approx(ref.pvalues, **close)
+    assert s.residual_se == pytest.approx(np.sqrt(ref.scale), **close)
+    assert s.df_residual == int(ref.df_resid)
+    if degree == 0:  # intercept only: statsmodels reports R² 0 and no meaningful F, as R
+        assert s.r_squared == pytest.approx(0.0, abs=1e-12)
+        assert s.f_statistic is None
+        return
+    assert s.r_squared == pytest.approx(ref.rsquared, **close)
+    assert s.adj_r_squared == pytest.approx(ref.rsquared_adj, **close)
+    assert s.f_statistic == pytest.approx(ref.fvalue, **close)
+    assert s.f_df == (int(ref.df_model), int(ref.df_resid))
+    assert s.f_p_value == pytest.approx(ref.f_pvalue, **close)
+    residuals = y - model.predict(X)
+    assert s.residual_quantiles == pytest.approx(np.percentile(ref.resid, [0, 25, 50, 75, 100]))
+    assert residuals == pytest.approx(ref.resid, abs=1e-9)
+
+
+def test_only_unpenalised_ols_has_a_summary():
+    from sklearn.linear_model import LinearRegression
+
+    X, y = women()
+    assert lm_summary(OLS(alpha=1.0).fit(X, y), X, y, ("height",), "weight") is None
+    assert lm_summary(LinearRegression().fit(X, y), X, y, ("height",), "weight") is None
