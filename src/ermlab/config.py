@@ -470,6 +470,9 @@ class Config:
     model: Any = MISSING
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     study: Any = None
+    # The per-run figures (fit, residuals, training curve): None draws them for a single run
+    # and the DVC pipeline, not for each job of a sweep (its report draws the aggregate ones).
+    plots: bool | None = None
 
     def __post_init__(self) -> None:
         _require(self.seed >= 0, "seed", self.seed, "an integer >= 0")

@@ -8,6 +8,9 @@ experiment name. A run that raises is marked FAILED, never left RUNNING.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import os
 import subprocess
 import tempfile
@@ -20,6 +23,12 @@ from ermlab.paths import project_root
 
 MAX_PARAMS_PER_BATCH = 100  # MLflow's limit for one log_batch call
 MAX_PARAM_LENGTH = 6000
+MODEL_EXAMPLE_ROWS = 5  # training rows kept as the logged model's input example
+# The MLflow 3 UI opens an experiment with this tag in its model-training view, not the GenAI one
+# (the tag and value its experiment page reads, mlflow.experimentKind in MLflow 3.17's UI code).
+EXPERIMENT_KIND_TAGS = {"mlflow.experimentKind": "custom_model_development"}
+CONFIG_HASH_TAG = "config_hash"  # what a resumed sweep looks up (see config_hash)
+SQLITE_BUSY_TIMEOUT_S = 60  # how long a writer waits for another one's lock before failing
 
 
 def store_root() -> Path:
@@ -39,6 +48,33 @@ def resolve_uri(uri: str) -> str:
     if uri.startswith(prefix) and not uri[len(prefix) :].startswith("/"):
         return prefix + str(store_root() / uri[len(prefix) :])
     return uri
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """The identity of what a run computes: a SHA-256 (first 16 hex digits) of the resolved
+    config as canonical JSON, seed included. The ``tracking`` section is left out: where a run
+    is recorded does not change what it computed."""
+    content = {key: value for key, value in config.items() if key != "tracking"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def concurrent_sqlite(uri: str) -> str:
+    """A SQLite store that several processes write at once (a parallel sweep): the database
+    is switched to write-ahead logging, so readers never block the writer, and the returned
+    URI makes each connection wait up to :data:`SQLITE_BUSY_TIMEOUT_S` for another writer's
+    lock instead of failing with "database is locked" (the remedies SQLite and MLflow
+    recommend). Other URIs are returned unchanged."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or "?" in uri:
+        return uri
+    import sqlite3
+
+    path = Path(uri[len(prefix) :])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as db:
+        db.execute("PRAGMA journal_mode=WAL")  # persistent: stored in the database file
+    return f"{uri}?timeout={SQLITE_BUSY_TIMEOUT_S}"
 
 
 def check_reachable(tracking, timeout: float = 3.0) -> None:
@@ -65,8 +101,10 @@ def artifact_root(uri: str) -> str | None:
     return None
 
 
+@functools.cache
 def git_commit() -> str | None:
-    """The commit of the project checkout, or None outside git."""
+    """The commit of the project checkout, or None outside git (asked once per process: a
+    sweep's jobs all run the same code)."""
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -83,9 +121,10 @@ def git_commit() -> str | None:
 class Recorder:
     """Writes to one MLflow run through an ``MlflowClient`` (no global fluent-API state)."""
 
-    def __init__(self, client, run_id: str) -> None:
+    def __init__(self, client, run_id: str, experiment_id: str | None = None) -> None:
         self.client = client
         self.run_id = run_id
+        self._experiment_id = experiment_id
 
     def log_params(self, params: dict[str, Any]) -> None:
         from mlflow.entities import Param
@@ -96,19 +135,27 @@ class Recorder:
             self.client.log_batch(self.run_id, params=batch)
 
     def log_config(self, config: dict[str, Any]) -> None:
-        """The resolved config: flattened as params, and whole as ``config.yaml``."""
+        """The resolved config: flattened as params, whole as ``config.yaml``, and its
+        :func:`config_hash` as the tag :data:`CONFIG_HASH_TAG`."""
         import yaml
+        from mlflow.entities import RunTag
 
         from ermlab.config import flatten
 
         self.log_params(flatten(config))
+        self.client.log_batch(self.run_id, tags=[RunTag(CONFIG_HASH_TAG, config_hash(config))])
         self.log_text(yaml.safe_dump(config, sort_keys=False), "config.yaml")
 
-    def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
+    def log_metrics(
+        self, metrics: dict[str, float], step: int = 0, model_id: str | None = None
+    ) -> None:
+        """Log ``metrics`` at ``step``; with ``model_id`` they are also that logged model's."""
         from mlflow.entities import Metric
 
         now = _now_ms()
-        rows = [Metric(k, float(v), now, step) for k, v in sorted(metrics.items())]
+        rows = [
+            Metric(k, float(v), now, step, model_id=model_id) for k, v in sorted(metrics.items())
+        ]
         for start in range(0, len(rows), 1000):
             self.client.log_batch(self.run_id, metrics=rows[start : start + 1000])
 
@@ -131,24 +178,66 @@ class Recorder:
     def log_text(self, text: str, name: str) -> None:
         self.client.log_text(self.run_id, text, name)
 
-    def log_model(self, estimator) -> None:
-        """The fitted estimator as an MLflow scikit-learn model (``mlflow.sklearn.load_model``)."""
+    def set_tags(self, tags: dict[str, str]) -> None:
+        """Set string tags on the run, in one call."""
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+    def log_model(self, estimator, X_train) -> str:
+        """The fitted estimator as an MLflow 3 logged model of this run, named ``model``; returns
+        its id (metrics logged with it are the model's risks).
+
+        Its signature and input example come from the first rows of ``X_train``, shape
+        ``(n, p)``; it loads with ``mlflow.sklearn.load_model`` or ``mlflow.pyfunc.load_model``
+        from ``models:/<id>`` or ``runs:/<run id>/model``. Built from client calls, not
+        ``mlflow.sklearn.log_model``, which would go through the fluent API's global tracking
+        URI and load the model back to validate its input example (a cost every sweep job pays).
+        """
         import logging
 
         import mlflow.sklearn
+        import numpy as np
+        from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+        from mlflow.models import Model, infer_signature
 
         # MLflow warns on every pickle-format save; ermlab's models are the user's own code.
         logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp) / "model"
-            # Explicit requirements: inferring them imports and inspects the whole environment.
-            mlflow.sklearn.save_model(
-                estimator,
-                str(folder),
-                serialization_format="cloudpickle",
-                pip_requirements=["ermlab", "scikit-learn", "cloudpickle"],
-            )
-            self.client.log_artifacts(self.run_id, str(folder), "model")
+        example = np.asarray(X_train[:MODEL_EXAMPLE_ROWS], dtype=float)
+        signature = infer_signature(example, estimator.predict(example))
+        model = self.client.create_logged_model(
+            self.experiment_id(), name="model", source_run_id=self.run_id, model_type="sklearn"
+        )
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                folder = Path(tmp) / "model"
+                # Explicit requirements: inferring them imports and inspects the whole environment.
+                mlflow.sklearn.save_model(
+                    estimator,
+                    str(folder),
+                    mlflow_model=Model(
+                        artifact_path=model.artifact_location,
+                        run_id=self.run_id,
+                        model_id=model.model_id,
+                    ),
+                    serialization_format="cloudpickle",
+                    signature=signature,
+                    input_example=example,
+                    pip_requirements=["ermlab", "scikit-learn", "cloudpickle"],
+                )
+                self.client.log_model_artifacts(model.model_id, str(folder))
+        except BaseException:
+            self.client.finalize_logged_model(model.model_id, LoggedModelStatus.FAILED)
+            raise
+        self.client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
+        self.client.log_outputs(self.run_id, [LoggedModelOutput(model.model_id, step=0)])
+        return model.model_id
+
+    def experiment_id(self) -> str:
+        """The id of the experiment this run belongs to (asked once)."""
+        if self._experiment_id is None:
+            self._experiment_id = self.client.get_run(self.run_id).info.experiment_id
+        return self._experiment_id
 
     def finish(self, status: str = "FINISHED") -> None:
         """End the run as FINISHED or FAILED."""
@@ -167,11 +256,44 @@ def client_for(tracking) -> tuple[Any, str]:
 
     check_reachable(tracking)
     uri = resolve_uri(tracking.uri)
-    client = MlflowClient(tracking_uri=uri)
-    experiment = client.get_experiment_by_name(tracking.experiment)
-    if experiment is not None:
-        return client, experiment.experiment_id
-    return client, client.create_experiment(tracking.experiment, artifact_root(uri))
+    client = MlflowClient(tracking_uri=concurrent_sqlite(uri))
+    return client, _experiment_id(client, uri, tracking.experiment)
+
+
+@functools.cache
+def _experiment_ids() -> dict[tuple[str, str], str]:
+    return {}  # (store URI, experiment name) -> id: experiments are never renamed mid-sweep
+
+
+def _experiment_id(client, uri: str, name: str) -> str:
+    """The id of experiment ``name`` in the store at ``uri`` (created if new), looked up once
+    per process."""
+    known = _experiment_ids()
+    if (uri, name) not in known:
+        experiment = client.get_experiment_by_name(name)
+        if experiment is not None:
+            known[uri, name] = experiment.experiment_id
+        else:
+            known[uri, name] = client.create_experiment(
+                name, artifact_root(uri), tags=EXPERIMENT_KIND_TAGS
+            )
+    return known[uri, name]
+
+
+def find_finished_run(tracking, digest: str):
+    """The most recent FINISHED run of the ``tracking`` experiment whose
+    :data:`CONFIG_HASH_TAG` is ``digest`` (an ``mlflow.entities.Run``), or None; always None
+    when tracking is off."""
+    if not tracking.enabled:
+        return None
+    client, experiment_id = client_for(tracking)
+    found = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.{CONFIG_HASH_TAG} = '{digest}' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return found[0] if found else None
 
 
 def open_run(tracking, run_name: str, parent_run_id: str | None = None) -> Recorder | None:
@@ -189,7 +311,7 @@ def open_run(tracking, run_name: str, parent_run_id: str | None = None) -> Recor
     if parent_run_id:
         tags["mlflow.parentRunId"] = parent_run_id
     run = client.create_run(experiment_id, tags=tags, run_name=run_name)
-    return Recorder(client, run.info.run_id)
+    return Recorder(client, run.info.run_id, experiment_id)
 
 
 def reopen_run(tracking, run_id: str) -> Recorder | None:
@@ -228,12 +350,15 @@ def record_results(
     history: dict[str, list[float]],
     artifacts: dict[str, Path],
     estimator,
+    X_train,
 ) -> None:
-    """Log the outcome of one pipeline execution (nothing when tracking is off)."""
+    """Log the outcome of one pipeline execution (nothing when tracking is off): the fitted
+    model (its input example from ``X_train``, shape ``(n, p)``), the risks as metrics of the
+    run and of the model, the training curve and the plots."""
     if recorder is None:
         return
-    recorder.log_metrics(metrics)
+    model_id = recorder.log_model(estimator, X_train)
+    recorder.log_metrics(metrics, model_id=model_id)
     recorder.log_history(history)
     for path in artifacts.values():
         recorder.log_artifact(path, "plots")
-    recorder.log_model(estimator)
