@@ -8,6 +8,7 @@ with the same :func:`assess`, so both paths give identical metrics for the same 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,11 @@ from ermlab import models
 from ermlab.config import Config, to_dict
 from ermlab.data import Dataset, Population, generate
 from ermlab.evaluate import evaluate, metric_names, options
+from ermlab.models.lm_summary import LmSummary, lm_summary
 from ermlab.paths import atomic_path
 from ermlab.split import split
+from ermlab.sweeps.decomposition import log_predictions
+from ermlab.sweeps.store import OVERRIDES_TAG
 from ermlab.tracking import Recorder, check_reachable, record_results, tracked_run
 
 
@@ -29,10 +33,18 @@ class RunResult:
     estimator: Any
     history: dict[str, list[float]]
     run_id: str | None
+    summary: LmSummary | None = None  # R's summary(lm(...)) when the model is unpenalised OLS
 
 
-def run(config: Config, out_dir: Path, parent_run_id: str | None = None) -> RunResult:
-    """Run one experiment; plots and ``metrics.json`` go to ``out_dir``.
+def run(
+    config: Config,
+    out_dir: Path,
+    parent_run_id: str | None = None,
+    overrides: Sequence[str] = (),
+    in_sweep: bool = False,
+) -> RunResult:
+    """Run one experiment; plots and ``metrics.json`` go to ``out_dir``. ``overrides`` are the
+    command-line overrides that made this config (``key=value``), named in the run's name.
 
     Everything that can be rejected (the model arguments, the tracking server, the split sizes,
     a model that does not fit the task) is checked before the MLflow run opens, so a bad config
@@ -43,13 +55,18 @@ def run(config: Config, out_dir: Path, parent_run_id: str | None = None) -> RunR
     dataset, source = generate(config.data, config.seed)
     train, test = split(dataset, config.split, config.seed, source)
     models.check_task(estimator, train)
-    with tracked_run(config.tracking, run_name(config, len(train)), parent_run_id) as recorder:
+    name = run_name(config, train, overrides)
+    with tracked_run(config.tracking, name, parent_run_id) as recorder:
         if recorder is not None:
             recorder.log_config(to_dict(config))
+            recorder.set_tags({OVERRIDES_TAG: json.dumps(list(overrides))})
         estimator, history = models.fit(estimator, train.X, train.y)
-        metrics = assess(config, estimator, history, train, test, source, out_dir, recorder)
+        metrics = assess(
+            config, estimator, history, train, test, source, out_dir, recorder, in_sweep
+        )
+        summary = record_summary(estimator, train, out_dir, recorder)
         run_id = recorder.run_id if recorder is not None else None
-    return RunResult(metrics, estimator, history, run_id)
+    return RunResult(metrics, estimator, history, run_id, summary)
 
 
 def assess(
@@ -61,21 +78,89 @@ def assess(
     source: Population | None,
     out_dir: Path,
     recorder: Recorder | None,
+    in_sweep: bool = False,
 ) -> dict[str, Any]:
     """The steps after the fit, shared by both paths: risks, plots (``out_dir/plots``),
     ``out_dir/metrics.json`` and the MLflow record; returns the nested metrics."""
     from ermlab.plots import plot_run
 
     metrics = evaluate(estimator, train, test, source, config.seed, **options(config))
-    artifacts = plot_run(estimator, train, test, source, history, out_dir / "plots")
+    artifacts = {}
+    if draws_plots(config, in_sweep):
+        artifacts = plot_run(estimator, train, test, source, history, out_dir / "plots")
     write_metrics(metrics, out_dir / "metrics.json")
-    record_results(recorder, metric_names(metrics), history, artifacts, estimator)
+    record_results(recorder, metric_names(metrics), history, artifacts, estimator, train.X)
+    log_predictions(recorder, estimator, source)  # for the sweep report's bias–variance split
     return metrics
 
 
-def run_name(config: Config, n_train: int) -> str:
-    """``<name>/<model class>/n=<training points>/seed=<seed>``: readable in the MLflow UI."""
-    return f"{config.name}/{models.describe(config.model)}/n={n_train}/seed={config.seed}"
+def draws_plots(config: Config, in_sweep: bool) -> bool:
+    """Whether a run draws its figures: ``config.plots`` when set, else only outside a sweep
+    (a sweep's report draws the aggregate pictures; three PNGs a job would cost more than
+    the job)."""
+    return config.plots if config.plots is not None else not in_sweep
+
+
+def run_name(config: Config, train: Dataset, overrides: Sequence[str] = ()) -> str:
+    """What the run is, readable in the MLflow UI: ``<data source>/<model class>/n=<training
+    points>/seed=<seed>``, then each override of ``overrides`` that the name does not already
+    say (a swept ``model.lr=0.1`` must tell two runs apart), e.g.
+    ``two_moons/KNeighborsClassifier/n=200/seed=0/model.n_neighbors=5``.
+
+    The data source is the ``data=`` choice when one was given and it says more than the
+    data's kind (``room_energy`` rather than ``linear``), else what the data are (the synthetic
+    family, the file: ``galton.csv``, ``nist/Norris``); never the configured ``name``, which
+    only labels the experiment.
+    """
+    chosen = [o.split("=", 1)[1] for o in overrides if o.split("=", 1)[0] == "data"]
+    source = chosen[-1] if chosen and chosen[-1] != config.data.kind else train.source
+    parts = [source, models.describe(config.model), f"n={len(train)}", f"seed={config.seed}"]
+    parts += [o for o in overrides if not _already_named(o)]
+    return "/".join(parts)[:MAX_RUN_NAME]
+
+
+MAX_RUN_NAME = 250  # MLflow's limit on a run name
+
+
+def sweep_name(overrides: Sequence[str]) -> str:
+    """A sweep's parent run, named after the keys it sweeps, in command-line order:
+    ``sweep: model.lr × seed`` for ``ermlab -m model.lr=0.1,1000 seed='range(5)'``."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides([o for o in overrides if not _is_hydra(o)])
+    swept = [o.get_key_element() for o in parsed if o.is_sweep_override()]
+    return ("sweep: " + " × ".join(swept) if swept else "sweep")[:MAX_RUN_NAME]
+
+
+def _already_named(override: str) -> bool:
+    """Whether the run name already says this override (data source, model, size, seed) or it
+    does not change what the run is (its label, where it is recorded, Hydra's settings)."""
+    key = override.split("=", 1)[0].lstrip("+~")
+    return key in {"data", "model", "data.n_train", "seed", "name"} or key.split(".")[0] in {
+        "tracking",
+        "hydra",
+    }
+
+
+def _is_hydra(override: str) -> bool:
+    return override.lstrip("+~").startswith("hydra.")
+
+
+def record_summary(
+    estimator, train: Dataset, out_dir: Path, recorder: Recorder | None
+) -> LmSummary | None:
+    """R's ``summary(lm(...))`` of an unpenalised OLS fit on ``train``: written to
+    ``out_dir/lm_summary.txt`` and logged (``lm_summary.txt``, ``lm_summary.json``); ``None``
+    (nothing written) for any other model."""
+    summary = lm_summary(estimator, train.X, train.y, train.feature_names, train.target_name)
+    if summary is None:
+        return None
+    with atomic_path(out_dir / "lm_summary.txt") as tmp:
+        tmp.write_text(summary.text() + "\n")
+    if recorder is not None:
+        recorder.log_text(summary.text() + "\n", "lm_summary.txt")
+        recorder.log_text(json.dumps(summary.to_dict(), indent=2) + "\n", "lm_summary.json")
+    return summary
 
 
 def write_metrics(metrics: dict[str, Any], path: Path) -> None:

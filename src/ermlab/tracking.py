@@ -362,3 +362,51 @@ def record_results(
     recorder.log_history(history)
     for path in artifacts.values():
         recorder.log_artifact(path, "plots")
+
+
+def search_runs(uri: str, experiment: str, filter_string: str | None = None) -> list[dict]:
+    """Every run of ``experiment`` in the store at ``uri`` (newest first) as flat rows:
+    ``run_id``, ``run_name``, ``status``, ``start_time`` (a UTC ``datetime``),
+    ``parent_run_id``, ``metrics.<name>``, ``params.<key>``. Reads only: a missing store or
+    experiment is a one-line ValueError, never created."""
+    import datetime
+
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    uri = resolve_uri(uri)
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).is_file():
+        raise ValueError(f"tracking.uri={uri} is not allowed: no MLflow store there yet")
+    client = MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        names = sorted(e.name for e in client.search_experiments())
+        raise ValueError(f"experiment={experiment!r} is not allowed: one of {names} in {uri}")
+    rows, token = [], None
+    while True:
+        try:
+            page = client.search_runs(
+                [found.experiment_id],
+                filter_string=filter_string or "",
+                order_by=["attributes.start_time DESC"],
+                max_results=1000,
+                page_token=token,
+            )
+        except MlflowException as err:
+            raise ValueError(f"filter={filter_string!r}: {' '.join(err.message.split())}") from None
+        for run in page:
+            row = {
+                "run_id": run.info.run_id,
+                "run_name": run.info.run_name,
+                "status": run.info.status,
+                "start_time": datetime.datetime.fromtimestamp(
+                    run.info.start_time / 1000, datetime.UTC
+                ),
+                "parent_run_id": run.data.tags.get("mlflow.parentRunId"),
+            }
+            row.update({f"metrics.{k}": v for k, v in run.data.metrics.items()})
+            row.update({f"params.{k}": v for k, v in run.data.params.items()})
+            rows.append(row)
+        token = page.token
+        if not token:
+            return rows

@@ -1,0 +1,206 @@
+"""The sweep report's pictures, drawn from the summary rows only (matplotlib, Agg).
+
+- ``risk_vs_<key>.png`` for every numeric swept key: mean risk ± SE of the main loss against
+  the key (log x-axis when the values span two decades or more) for the empirical (train),
+  test and population risk, the Bayes risk as a horizontal floor; one colour per value of the
+  other swept keys. Sweeping ``data.n_train`` gives the learning curve, a degree or a penalty
+  the complexity curve.
+- ``risks.png`` when no swept key is numeric: a dot plot, one row per configuration.
+- ``decomposition_vs_<key>.png``: bias², variance and noise against each numeric key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ermlab.sweeps.report import Report, as_number, sort_key
+
+SPLITS = (
+    ("train", "empirical (train)", "--", "s"),
+    ("test", "test", ":", "^"),
+    ("population", "population", "-", "o"),
+)
+COMPONENTS = (
+    ("bias2", "bias²", "-", "o"),
+    ("variance", "variance", "--", "s"),
+    ("noise", "noise", ":", "^"),
+)
+LOG_SPAN = 100.0  # two decades
+MAX_LEGEND_LINES = 8  # more colours than this: no per-configuration labels
+
+
+def numeric_keys(report: Report) -> list[str]:
+    """The swept keys (seed aside) whose values are all numbers, with at least two values."""
+    keys = []
+    for key in report.group_keys:
+        values = {row[key] for row in report.summary}
+        if len(values) >= 2 and all(as_number(v) is not None for v in values):
+            keys.append(key)
+    return keys
+
+
+def _lines(report: Report, key: str) -> list[tuple[str, list[dict]]]:
+    """Summary rows per value of the other swept keys, each line in order of ``key``."""
+    others = [k for k in report.group_keys if k != key]
+    lines: dict[tuple, list[dict]] = {}
+    for row in report.summary:
+        lines.setdefault(tuple(str(row[k]) for k in others), []).append(row)
+    result = []
+    for label_values, rows in sorted(lines.items(), key=lambda kv: [sort_key(v) for v in kv[0]]):
+        label = " ".join(f"{k}={v}" for k, v in zip(others, label_values, strict=True))
+        result.append((label, sorted(rows, key=lambda r: as_number(r[key]))))
+    return result
+
+
+def _series(rows: list[dict], key: str, column: str, se_column: str | None):
+    points = [
+        (as_number(r[key]), r.get(column), r.get(se_column) if se_column else None)
+        for r in rows
+        if r.get(column) is not None
+    ]
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    errs = [p[2] or 0.0 for p in points]
+    return xs, ys, errs
+
+
+def _log_scale(values: list[float]) -> bool:
+    positive = [v for v in values if v is not None and v > 0]
+    return len(positive) == len(values) and bool(values) and max(values) / min(values) >= LOG_SPAN
+
+
+def _finish_axes(ax, xs: list[float], ys: list[float], xlabel: str, ylabel: str, n_lines: int):
+    if _log_scale(xs):
+        ax.set_xscale("log")
+    if _log_scale(ys):
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, ncol=2 if n_lines > 4 else 1)
+
+
+def plot_risk_curve(report: Report, key: str, path: Path) -> Path:
+    """Mean risk ± SE of the main loss against ``key``: see the module docstring."""
+    from ermlab.plots import pyplot, save_figure
+
+    plt = pyplot()
+    loss = report.main_loss
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    lines = _lines(report, key)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    all_x, all_y = [], []
+    for i, (label, rows) in enumerate(lines):
+        colour = colours[i % len(colours)]
+        for split, title, style, marker in SPLITS:
+            column = f"risk/{split}/{loss}/mean"
+            xs, ys, errs = _series(rows, key, column, f"risk/{split}/{loss}/se")
+            if not xs:
+                continue
+            named = len(lines) <= MAX_LEGEND_LINES and label
+            text = f"{label}: {title}" if named else (title if i == 0 else None)
+            ax.errorbar(
+                xs,
+                ys,
+                yerr=errs,
+                ls=style,
+                marker=marker,
+                ms=4,
+                capsize=2,
+                color=colour,
+                label=text,
+            )
+            all_x += xs
+            all_y += [y - e if y - e > 0 else y for y, e in zip(ys, errs, strict=True)]
+        bayes = [r[f"risk/bayes/{loss}/mean"] for r in rows if f"risk/bayes/{loss}/mean" in r]
+        if bayes:
+            ax.axhline(
+                bayes[0],
+                color="black" if len(lines) == 1 else colour,
+                lw=1,
+                ls="-.",
+                label="Bayes risk" if i == 0 else None,
+            )
+            all_y.append(bayes[0])
+    _finish_axes(ax, all_x, all_y, key, f"{loss} risk (mean ± SE over seeds)", len(lines))
+    ax.set_title(f"{loss} risk against {key}")
+    save_figure(fig, path)
+    return path
+
+
+def plot_risk_dots(report: Report, path: Path) -> Path:
+    """A dot plot: one row per configuration, mean risk ± SE of the main loss per split."""
+    from ermlab.plots import pyplot, save_figure
+
+    plt = pyplot()
+    loss = report.main_loss
+    rows = report.summary
+    labels = [" ".join(f"{k}={r[k]}" for k in report.group_keys) or "all jobs" for r in rows]
+    fig, ax = plt.subplots(figsize=(7, 1.5 + 0.4 * len(rows)))
+    for j, (split, title, _, marker) in enumerate(SPLITS):
+        pos = [i + (j - 1) * 0.2 for i in range(len(rows))]
+        points = [
+            (p, r.get(f"risk/{split}/{loss}/mean"), r.get(f"risk/{split}/{loss}/se") or 0)
+            for p, r in zip(pos, rows, strict=True)
+            if r.get(f"risk/{split}/{loss}/mean") is not None
+        ]
+        if points:
+            ax.errorbar(
+                [p[1] for p in points],
+                [p[0] for p in points],
+                xerr=[p[2] for p in points],
+                ls="none",
+                marker=marker,
+                capsize=2,
+                label=title,
+            )
+    bayes = [r[f"risk/bayes/{loss}/mean"] for r in rows if f"risk/bayes/{loss}/mean" in r]
+    if bayes:
+        ax.axvline(bayes[0], color="black", lw=1, ls="-.", label="Bayes risk")
+    ax.set_yticks(range(len(rows)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{loss} risk (mean ± SE over seeds)")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=7)
+    save_figure(fig, path)
+    return path
+
+
+def plot_decomposition(report: Report, key: str, path: Path) -> Path:
+    """bias², variance and noise against ``key``, one colour per value of the other keys."""
+    from ermlab.plots import pyplot, save_figure
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    lines = _lines(report, key)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    all_x = []
+    for i, (label, rows) in enumerate(lines):
+        for j, (name, title, style, marker) in enumerate(COMPONENTS):
+            xs, ys, _ = _series(rows, key, name, None)
+            if not xs:
+                continue
+            colour = colours[(i if len(lines) > 1 else j) % len(colours)]
+            named = len(lines) <= MAX_LEGEND_LINES and label
+            text = f"{label}: {title}" if named else (title if i == 0 else None)
+            ax.plot(xs, ys, ls=style, marker=marker, ms=4, color=colour, label=text)
+            all_x += xs
+    ax.axhline(0.0, color="grey", lw=0.5)
+    _finish_axes(ax, all_x, [], key, "squared loss", len(lines))
+    ax.set_title(f"bias² + variance + noise against {key}")
+    save_figure(fig, path)
+    return path
+
+
+def plot_report(report: Report, folder: Path) -> list[Path]:
+    """Every plot of the report into ``folder``; returns their paths (none without jobs that
+    finished)."""
+    if not any(row["n_seeds"] for row in report.summary):
+        return []
+    keys = numeric_keys(report)
+    paths = [plot_risk_curve(report, k, folder / f"risk_vs_{k}.png") for k in keys]
+    if not keys:
+        paths.append(plot_risk_dots(report, folder / "risks.png"))
+    if any(row.get("bias2") is not None for row in report.summary):
+        paths += [plot_decomposition(report, k, folder / f"decomposition_vs_{k}.png") for k in keys]
+    return paths

@@ -1,0 +1,260 @@
+"""The sweep report's input, read back from the MLflow store (the source of truth).
+
+A sweep's jobs are the children of its parent run (tag ``mlflow.parentRunId``), plus the runs
+a resumed sweep reused (the run ids in the parent's artifact :data:`REUSED_RUNS`), plus the jobs
+that failed before their run opened (the parent's artifact :data:`FAILED_JOBS`, written at the
+end of the sweep). The swept keys are the parent's param :data:`SWEEP_KEYS_PARAM`; each job's
+values come from its tag :data:`OVERRIDES_TAG` (the job's command-line overrides), else from
+its params. Any other set of runs (an experiment and an MLflow filter string: ``dvc exp run
+--queue`` experiments, say) is swept over the keys whose values differ between the runs.
+
+mlflow is imported lazily: the job itself imports only the names below.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+OVERRIDES_TAG = "ermlab.overrides"  # JSON list of the job's key=value overrides
+PARENT_TAG = "mlflow.parentRunId"
+SWEEP_KEYS_PARAM = "sweep.keys"  # JSON list of the swept keys, in command-line order
+SWEEP_VALUES_PREFIX = "sweep.values."  # + key: the swept values, comma-separated
+REUSED_RUNS = "reused_runs.json"  # JSON list of run ids (written by a resumed sweep)
+FAILED_JOBS = "failed_jobs.json"  # JSON list of {"overrides": [...], "reason": str}
+PAGE = 1000
+
+
+class StoreError(ValueError):
+    """The store does not hold what was asked for (one line: the run or experiment)."""
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Jobs and swept keys read from the store, and a title for the report."""
+
+    records: list  # list[JobRecord], in sorted order of the swept values
+    swept: list[str]
+    title: str
+
+
+def override_key(override: str) -> str:
+    """The config key of a ``key=value`` override (``+``/``~``/``++`` prefixes dropped)."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def parse_overrides(overrides: list[str]) -> dict[str, str]:
+    """``["a=1", "+b.c=x"]`` -> ``{"a": "1", "b.c": "x"}`` (a key given twice: the last)."""
+    return {override_key(o): o.split("=", 1)[1] for o in overrides if "=" in o}
+
+
+def swept_from_overrides(overrides: list[str]) -> dict[str, list[str]]:
+    """The sweep overrides of a Hydra command line (``hydra.*`` aside) -> key: its values."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    task = [o for o in overrides if not override_key(o).startswith("hydra.")]
+    parsed = OverridesParser.create().parse_overrides(task)
+    return {
+        o.get_key_element().lstrip("+~"): list(o.sweep_string_iterator())
+        for o in parsed
+        if o.is_sweep_override()
+    }
+
+
+def sweep_params(overrides: list[str]) -> dict[str, str]:
+    """The parent run's params naming the sweep: :data:`SWEEP_KEYS_PARAM` and, per key,
+    ``sweep.values.<key>`` = its values comma-separated."""
+    swept = swept_from_overrides(overrides)
+    params = {SWEEP_KEYS_PARAM: json.dumps(list(swept))}
+    params.update({f"{SWEEP_VALUES_PREFIX}{k}": ",".join(v) for k, v in swept.items()})
+    return params
+
+
+# ------------------------------------------------------------------------------- reading runs
+def _search(client, experiment_ids: list[str], filter_string: str) -> list:
+    runs, token = [], None
+    while True:
+        page = client.search_runs(experiment_ids, filter_string, max_results=PAGE, page_token=token)
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+def _local_artifact(run, path: str) -> Path | None:
+    """The artifact's file when the run's artifacts are on this file system, else ``None``."""
+    from urllib.parse import unquote, urlparse
+
+    uri = run.info.artifact_uri
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path)) / path
+    if parsed.scheme == "" and uri:
+        return Path(uri) / path
+    return None
+
+
+def read_artifact(client, run, path: str) -> bytes | None:
+    """An artifact's bytes, or ``None`` when the run does not have it. Local stores are read
+    from disk directly (1,000 runs in a fraction of a second); others are downloaded."""
+    import tempfile
+
+    local = _local_artifact(run, path)
+    if local is not None:
+        return local.read_bytes() if local.is_file() else None
+    folder, _, name = path.rpartition("/")
+    listed = {a.path for a in client.list_artifacts(run.info.run_id, folder or None)}
+    if path not in listed:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        return Path(client.download_artifacts(run.info.run_id, path, tmp)).read_bytes()
+
+
+def _json_artifact(client, run, path: str) -> Any:
+    data = read_artifact(client, run, path)
+    return json.loads(data) if data is not None else None
+
+
+def sweep_runs(client, parent_run_id: str) -> list:
+    """The runs of a sweep: the children of ``parent_run_id`` plus the runs listed in its
+    :data:`REUSED_RUNS` artifact (a resumed sweep reuses runs of an older parent)."""
+    parent = get_run(client, parent_run_id)
+    children = _search(
+        client, [parent.info.experiment_id], f"tags.`{PARENT_TAG}` = '{parent_run_id}'"
+    )
+    seen = {r.info.run_id for r in children}
+    for run_id in _json_artifact(client, parent, REUSED_RUNS) or []:
+        if run_id not in seen:
+            children.append(get_run(client, run_id))
+            seen.add(run_id)
+    return children
+
+
+def get_run(client, run_id: str):
+    """The run ``run_id``; a one-line :class:`StoreError` when the store has none."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_run(run_id)
+    except MlflowException:
+        raise StoreError(f"no MLflow run {run_id!r} in the store {client.tracking_uri}") from None
+
+
+def _predictions_loader(client, run):
+    def load():
+        import io
+
+        import numpy as np
+
+        from ermlab.sweeps.decomposition import ARTIFACT
+
+        data = read_artifact(client, run, ARTIFACT)
+        return None if data is None else np.load(io.BytesIO(data), allow_pickle=False)
+
+    return load
+
+
+def _values(run, swept: list[str]) -> dict[str, str]:
+    overrides = parse_overrides(json.loads(run.data.tags.get(OVERRIDES_TAG, "[]")))
+    params = run.data.params
+    return {k: overrides.get(k, params.get(k, "")) for k in swept}
+
+
+def job_records(client, runs: list, swept: list[str], failed_jobs: list[dict] = ()) -> list:
+    """One :class:`~ermlab.sweeps.report.JobRecord` per run (FINISHED: ``ok``; otherwise
+    ``failed`` with the reason the sweep recorded, else the run's status), plus one per failed
+    job that has no run; sorted by the swept values, then run id."""
+    from ermlab.sweeps.report import FAILED, OK, JobRecord, sort_key
+
+    reasons: dict[tuple, list[str]] = {}
+    for job in failed_jobs:
+        values = parse_overrides(job["overrides"])
+        reasons.setdefault(tuple(values.get(k, "") for k in swept), []).append(job["reason"])
+    records = []
+    for run in runs:
+        values = _values(run, swept)
+        key = tuple(values[k] for k in swept)
+        if run.info.status == "FINISHED":
+            records.append(
+                JobRecord(
+                    values,
+                    OK,
+                    "",
+                    run.info.run_id,
+                    dict(run.data.metrics),
+                    _predictions_loader(client, run),
+                )
+            )
+        else:
+            pending = reasons.get(key)
+            reason = pending.pop(0) if pending else f"run {run.info.status}"
+            records.append(JobRecord(values, FAILED, reason, run.info.run_id))
+    for key, pending in reasons.items():  # failed before their run opened
+        records += [JobRecord(dict(zip(swept, key, strict=True)), FAILED, r) for r in pending]
+    return sorted(records, key=lambda r: ([sort_key(r.values[k]) for k in swept], r.run_id))
+
+
+def load_sweep(client, parent_run_id: str) -> Sweep:
+    """The jobs of the sweep whose parent run is ``parent_run_id``."""
+    parent = get_run(client, parent_run_id)
+    if SWEEP_KEYS_PARAM not in parent.data.params:
+        raise StoreError(
+            f"run {parent_run_id} is not a sweep's parent run (it has no {SWEEP_KEYS_PARAM} "
+            "param): pass a parent run id, or --experiment with --filter"
+        )
+    swept = json.loads(parent.data.params[SWEEP_KEYS_PARAM])
+    runs = sweep_runs(client, parent_run_id)
+    failed = _json_artifact(client, parent, FAILED_JOBS) or []
+    name = parent.data.tags.get("mlflow.runName", "sweep")
+    return Sweep(job_records(client, runs, swept, failed), swept, f"{name} (run {parent_run_id})")
+
+
+def varying_keys(runs: list) -> list[str]:
+    """The keys whose value differs between ``runs``: override keys (from
+    :data:`OVERRIDES_TAG`, in first-seen order), then the params no such key covers (a swept
+    ``model`` choice covers every ``model.*`` param)."""
+    overrides = [parse_overrides(json.loads(r.data.tags.get(OVERRIDES_TAG, "[]"))) for r in runs]
+    keys: list[str] = []
+    for values in overrides:
+        keys += [k for k in values if k not in keys]
+    swept = [k for k in keys if len({o.get(k) for o in overrides}) > 1]
+    names = sorted({k for r in runs for k in r.data.params})
+    for name in names:
+        if any(name == k or name.startswith(k + ".") for k in swept):
+            continue
+        if len({r.data.params.get(name) for r in runs}) > 1:
+            swept.append(name)
+    return swept
+
+
+def load_runs(client, experiment: str, filter_string: str = "") -> Sweep:
+    """The runs of ``experiment`` that match the MLflow ``filter_string`` (sweep parent runs
+    aside), swept over :func:`varying_keys`."""
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise StoreError(f"no MLflow experiment {experiment!r} in the store {client.tracking_uri}")
+    from mlflow.exceptions import MlflowException
+
+    try:
+        runs = _search(client, [found.experiment_id], filter_string)
+    except MlflowException as err:
+        message = " ".join(str(err).split())
+        raise StoreError(f"--filter {filter_string!r} is not allowed: {message}") from None
+    runs = [r for r in runs if SWEEP_KEYS_PARAM not in r.data.params]
+    if not runs:
+        raise StoreError(f"no runs in experiment {experiment!r} match the filter {filter_string!r}")
+    swept = varying_keys(runs)
+    title = f"Runs of experiment {experiment}" + (
+        f" where {filter_string}" if filter_string else ""
+    )
+    return Sweep(job_records(client, runs, swept), swept, title)
+
+
+def write_sweep_report(sweep: Sweep, folder: Path):
+    """Summarize ``sweep`` and write its report into ``folder``; returns (Report, paths)."""
+    from ermlab.sweeps.report import summarize, write_report
+
+    report = summarize(sweep.records, sweep.swept)
+    return report, write_report(report, folder, sweep.title)
