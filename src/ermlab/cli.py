@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ermlab.config import ConfigError, compose, register_configs, validate
+from ermlab.config import ConfigError, register_configs, validate
 from ermlab.errors import EXIT_USER_ERROR, USER_ERRORS, exit_on_user_error, report, user_message
 from ermlab.sweeps.tracker import FAILED, PARENT_RUN_ENV, finish_open_sweeps
 
@@ -27,14 +27,18 @@ def validation_jobs(argv: list[str]) -> list[list[str]]:
     out): the first value of every sweep, then each other swept value once. A bad value is
     caught by one composition, without composing the whole product of a large sweep; what
     depends on a combination of values (sizes) is checked when its job runs."""
+    from hydra._internal.utils import get_args_parser
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    tokens = [a for a in argv if not a.startswith("-") and "=" in a]
+    # Hydra's own command-line parser: flags and their values are never taken for overrides,
+    # and every override form it documents (key=value, +key=value, ++key=value, ~key) is kept.
+    tokens = get_args_parser().parse_known_args(argv)[0].overrides
     parser = OverridesParser.create()
     try:
-        parsed = parser.parse_overrides([t for t in tokens if not t.startswith("hydra.")])
+        parsed = parser.parse_overrides(tokens)
     except Exception as err:  # Hydra's grammar errors carry the offending override
         raise ConfigError(" ".join(str(err).split())) from None
+    parsed = [o for o in parsed if not o.is_hydra_override()]
     choices = [
         [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()]
         if o.is_sweep_override()
@@ -53,13 +57,22 @@ def prevalidate(argv: list[str]) -> int:
     (its arguments are checked then); returns the number of compositions checked."""
     import json
 
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
     from ermlab import models
-    from ermlab.config import to_dict
+    from ermlab.config import one_line, to_dict
+    from ermlab.sweeps.compose import app_composer
 
     jobs = validation_jobs(argv)
+    composer = app_composer()  # one composition per choice of config groups, not per job
     built = set()
     for overrides in jobs:
-        config = validate(compose(overrides))
+        try:
+            cfg = composer.compose(overrides)
+        except (HydraException, OmegaConfBaseException) as err:
+            raise ConfigError(one_line(err)) from None
+        config = validate(cfg)
         key = json.dumps(to_dict(config)["model"], sort_keys=True)
         if key not in built:
             models.build(config.model, config.seed)
@@ -95,11 +108,16 @@ def task(cfg) -> dict[str, Any]:
 
 
 def run_task(config, out_dir: Path) -> dict[str, float]:
+    from hydra.core.hydra_config import HydraConfig
+
     from ermlab.evaluate import metric_names, risk_table
     from ermlab.pipeline import run
 
-    result = run(config, out_dir, os.environ.get(PARENT_RUN_ENV))
+    overrides = list(HydraConfig.get().overrides.task)
+    result = run(config, out_dir, os.environ.get(PARENT_RUN_ENV), overrides)
     print(risk_table(result.metrics))
+    if result.summary is not None:
+        print(f"\n{result.summary.text()}")
     return metric_names(result.metrics)
 
 

@@ -122,7 +122,7 @@ def stage_evaluate() -> None:
     from ermlab.config import to_dict
     from ermlab.data import Dataset, make_source
     from ermlab.evaluate import risk_table
-    from ermlab.pipeline import assess, run_name
+    from ermlab.pipeline import assess, record_summary, run_name
     from ermlab.tracking import check_reachable, tracked_run
 
     cfg = load_params(("seed", "name", "data", "split", "model", "tracking"))
@@ -133,13 +133,16 @@ def stage_evaluate() -> None:
         estimator = pickle.load(f)
     history = read_history(paths.history_file())
     source = make_source(cfg.data)
-    with tracked_run(cfg.tracking, run_name(cfg, len(train))) as recorder:
+    with tracked_run(cfg.tracking, run_name(cfg, train)) as recorder:
         if recorder is not None:
             recorder.log_config(to_dict(cfg))
         metrics = assess(
             cfg, estimator, history, train, test, source, paths.results_dir(), recorder
         )
+        summary = record_summary(estimator, train, paths.results_dir(), recorder)
     print(risk_table(metrics))
+    if summary is not None:
+        print(f"\n{summary.text()}")
 
 
 def read_history(path: Path) -> dict[str, list[float]]:

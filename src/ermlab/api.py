@@ -1,0 +1,176 @@
+"""ermlab from Python: one experiment, a sweep, the recorded runs.
+
+>>> import ermlab
+>>> result = ermlab.run("data=women", "split=none")      # as `ermlab data=women split=none`
+>>> result.metrics["risk"]["train"]["mse"]                # nested as in metrics.json
+>>> print(result.summary.text())                          # R's summary(lm(weight ~ height))
+>>> ermlab.runs(experiment="ermlab")                      # every recorded run, a DataFrame
+
+:func:`run` composes ``conf/`` with the same overrides, validates them the same way, runs the
+same steps and records the same MLflow run as the ``ermlab`` command; a value the command
+rejects with ``ermlab: error: <message>`` raises here the exception carrying that message
+(:class:`ermlab.config.ConfigError` for a config value). Heavy libraries (Hydra, MLflow, torch,
+matplotlib) are imported when a function is called, not by ``import ermlab``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas
+
+    from ermlab.config import Config
+    from ermlab.models.lm_summary import LmSummary
+
+__all__ = ["Result", "run", "runs"]
+
+
+@dataclass(frozen=True, repr=False)
+class Result:
+    """What one experiment produced.
+
+    Attributes
+    ----------
+    metrics : dict
+        Nested as ``metrics.json``: ``metrics["risk"][split][loss]`` for split in ``train``,
+        ``test``, ``population``, ``bayes`` (``cv`` with ``split=k_fold``), plus ``gap`` and
+        ``n``. A risk that does not apply (real data have no population; ``split=none`` has no
+        test set) is absent, never a number.
+    estimator : scikit-learn estimator
+        The fitted model.
+    history : dict of str to list of float
+        Per-epoch ``epoch``, ``train_loss`` (and ``val_loss``) for iterative models; empty for
+        closed-form fits.
+    run_id : str or None
+        The MLflow run (None with ``tracking=off``).
+    out_dir : pathlib.Path
+        Where ``metrics.json`` and ``plots/`` were written.
+    summary : LmSummary or None
+        R's ``summary(lm(...))`` of the fit when the model is unpenalised least squares
+        (``model=ols``, ``ols_poly``, ``ols_no_intercept``); None otherwise.
+    config : ermlab.config.Config
+        The validated configuration the run used.
+    """
+
+    metrics: dict[str, Any]
+    estimator: Any
+    history: dict[str, list[float]]
+    run_id: str | None
+    out_dir: Path
+    summary: LmSummary | None = None
+    config: Config | None = field(default=None)
+
+    def risk_table(self) -> str:
+        """The table the ``ermlab`` command prints: one row per risk, one column per loss."""
+        from ermlab.evaluate import risk_table
+
+        return risk_table(self.metrics)
+
+    def __repr__(self) -> str:
+        return f"Result(run_id={self.run_id!r}, out_dir='{self.out_dir}')\n{self.risk_table()}"
+
+
+def run(*overrides: str, out_dir: str | Path | None = None) -> Result:
+    """Run one experiment, exactly as ``ermlab <overrides>`` does.
+
+    Parameters
+    ----------
+    *overrides : str
+        Hydra overrides, as on the command line: ``"model=torch_linear"``,
+        ``"data.n_train=50"``, ``"tracking=off"``.
+    out_dir : str or Path, optional
+        Folder for ``metrics.json``, ``lm_summary.txt`` and ``plots/``. Default: a new
+        ``outputs/<date>/<time>`` under the current directory, as the command's Hydra run folder.
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    ermlab.config.ConfigError
+        A bad override or value, with the one line the command prints after ``ermlab: error:``.
+    ValueError, RuntimeError, OSError
+        A bad data file, a diverged fit, a missing file: the same errors, and messages, as the
+        command (which prefixes the type name).
+    """
+    from ermlab.config import ConfigError, compose, validate
+    from ermlab.pipeline import run as run_pipeline
+
+    overrides = tuple(overrides)
+    config = validate(compose(list(overrides)))
+    if config.study is not None:
+        raise ConfigError(
+            f"study={config.study['name']!r} is not allowed in ermlab.run: a study is many runs "
+            f"and a verification; run it with `ermlab {' '.join(overrides)}`"
+        )
+    folder = Path(out_dir) if out_dir is not None else _new_run_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    result = run_pipeline(config, folder, overrides=list(overrides))
+    return Result(
+        result.metrics,
+        result.estimator,
+        result.history,
+        result.run_id,
+        folder,
+        result.summary,
+        config,
+    )
+
+
+def runs(
+    experiment: str = "ermlab",
+    filter: str | None = None,
+    tracking_uri: str = "sqlite:///mlflow.db",
+) -> pandas.DataFrame:
+    """The runs recorded in an MLflow experiment, one row each, newest first.
+
+    Parameters
+    ----------
+    experiment : str, default "ermlab"
+        The experiment name (``tracking.experiment``; a study logs to its own name).
+    filter : str, optional
+        An MLflow search filter, e.g. ``"params.model._target_ = 'ermlab.models.ols.OLS'"`` or
+        ``"metrics.`risk/test/mse` < 70"`` (metric names with ``/`` need backquotes).
+    tracking_uri : str, default "sqlite:///mlflow.db"
+        The store (``tracking.uri``); a relative SQLite file is the project's, as for runs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``run_id``, ``run_name``, ``status``, ``start_time``, ``parent_run_id``, then
+        ``metrics.<name>`` (e.g. ``metrics.risk/test/mse``) and ``params.<key>`` (the flattened
+        config, as strings), as ``mlflow.search_runs`` names them.
+
+    Raises
+    ------
+    ValueError
+        No store at ``tracking_uri``, no such experiment (the message lists those there), or a
+        filter MLflow cannot parse.
+    """
+    import pandas as pd
+
+    from ermlab.tracking import search_runs
+
+    rows = search_runs(tracking_uri, experiment, filter)
+    first = ["run_id", "run_name", "status", "start_time", "parent_run_id"]
+    table = pd.DataFrame(rows, columns=None if rows else first)
+    rest = sorted(c for c in table.columns if c not in first)
+    metrics = [c for c in rest if c.startswith("metrics.")]
+    return table[first + metrics + [c for c in rest if c not in metrics]]
+
+
+def _new_run_folder(base: Path | None = None) -> Path:
+    """``outputs/<YYYY-MM-DD>/<HH-MM-SS>`` under the current directory, as Hydra names a run's
+    folder, with ``-1``, ``-2``, ... appended when runs start within the same second."""
+    now = datetime.datetime.now()
+    stem = (base or Path.cwd() / "outputs") / now.strftime("%Y-%m-%d") / now.strftime("%H-%M-%S")
+    folder, count = stem, 0
+    while folder.exists():
+        count += 1
+        folder = stem.with_name(f"{stem.name}-{count}")
+    return folder
