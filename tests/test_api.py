@@ -1,0 +1,90 @@
+"""The Python API: ermlab.run is the `ermlab` command, ermlab.runs reads the store back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.conftest import REPO, run_cmd
+
+import ermlab
+from ermlab.config import ConfigError
+from ermlab.errors import user_message
+from ermlab.paths import REFERENCE_DIR
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project root sharing the repository's conf/ and the shipped data (women, galton)."""
+    (tmp_path / "conf").symlink_to(REPO / "conf")
+    (tmp_path / "data").symlink_to(REFERENCE_DIR)
+    monkeypatch.setenv("ERMLAB_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_import_ermlab_stays_light():
+    probe = (
+        "import sys, ermlab; ermlab.run; ermlab.runs; "
+        "print(sorted({'torch', 'mlflow', 'matplotlib'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_run_gives_what_the_command_gives(project: Path):
+    overrides = ["data=women", "split=none", "tracking=off"]
+    cli = run_cmd(["ermlab", *overrides, "hydra.run.dir=cli"], project, ERMLAB_ROOT=str(project))
+    result = ermlab.run(*overrides, out_dir=project / "api")
+    assert result.metrics == json.loads((project / "cli" / "metrics.json").read_text())
+    assert (project / "api" / "metrics.json").read_text() == (
+        project / "cli" / "metrics.json"
+    ).read_text()
+    assert result.run_id is None and result.out_dir == project / "api"
+    assert result.history == {}
+    assert result.estimator.coef_[0] == pytest.approx(3.45, rel=1e-12)  # R's lm slope
+    assert result.summary.text() in cli.stdout
+    assert result.risk_table() in cli.stdout
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["data.n_train=0"],
+        ["data=iris", "model=ols"],
+        ["data=csv", "data.path=missing.csv", "data.target=y"],
+        ["model=nonexistent"],
+    ],
+)
+def test_errors_carry_the_commands_one_line_message(project: Path, overrides: list[str]):
+    cli = run_cmd(["ermlab", *overrides, "tracking=off"], project, check=False)
+    assert cli.returncode == 2
+    with pytest.raises((ConfigError, ValueError, OSError)) as caught:
+        ermlab.run(*overrides, "tracking=off")
+    assert cli.stderr.strip().splitlines()[-1] == f"ermlab: error: {user_message(caught.value)}"
+
+
+def test_runs_reads_back_the_recorded_run(project: Path):
+    store = f"sqlite:///{project / 'store.db'}"
+    first = ermlab.run(
+        "data=women", "split=none", f"tracking.uri={store}", "tracking.experiment=course"
+    )
+    second = ermlab.run(
+        "data=galton", "split=none", f"tracking.uri={store}", "tracking.experiment=course"
+    )
+    table = ermlab.runs(experiment="course", tracking_uri=store)
+    assert list(table["run_id"]) == [second.run_id, first.run_id]  # newest first
+    row = table.set_index("run_id").loc[first.run_id]
+    assert row["metrics.risk/train/mse"] == first.metrics["risk"]["train"]["mse"]
+    assert row["params.data.path"] == "data/women.csv"
+    assert row["status"] == "FINISHED"
+    only = ermlab.runs("course", "params.data.path = 'data/galton.csv'", tracking_uri=store)
+    assert list(only["run_id"]) == [second.run_id]
+    with pytest.raises(ValueError, match="experiment='nope' is not allowed: one of"):
+        ermlab.runs("nope", tracking_uri=store)
+    with pytest.raises(ValueError, match="no MLflow store"):
+        ermlab.runs(tracking_uri=f"sqlite:///{project / 'absent.db'}")
+    assert not (project / "absent.db").exists()
