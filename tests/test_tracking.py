@@ -38,11 +38,13 @@ def test_in_process_run_is_recorded_with_params_metrics_and_artifacts(tmp_path: 
     assert {"risk/train/mse", "risk/population/mse", "gap/mse"} <= set(metrics)
     assert "git_commit" in recorded.data.tags or "mlflow.source.git.commit" in recorded.data.tags
     listed = {a.path for a in _client(db).list_artifacts(result.run_id)}
-    assert {"config.yaml", "plots", "model"} <= listed
+    assert {"config.yaml", "plots"} <= listed
+    (output,) = recorded.outputs.model_outputs  # the model: a logged model (test_logged_model.py)
+    model_uri = _client(db).get_logged_model(output.model_id).artifact_location
 
     import mlflow.sklearn
 
-    model = mlflow.sklearn.load_model(f"{recorded.info.artifact_uri}/model")
+    model = mlflow.sklearn.load_model(model_uri)
     assert model.predict([[170.0]]) == pytest.approx(result.estimator.predict([[170.0]]))
 
 
@@ -108,7 +110,5 @@ def test_a_sweep_job_that_cannot_start_is_refused_before_its_run_opens(tmp_path:
     proc = _sweep(tmp_path, "model=sklearn_linear,logistic")  # a classifier on a regression target
     assert proc.returncode == 2
     assert "LogisticRegression is a classifier" in proc.stderr
-    names = sorted(
-        r.data.tags["mlflow.runName"].split("/")[1] for r in _runs(tmp_path / "mlflow.db", "sweep")
-    )
-    assert names == ["LinearRegression", "sweep"]
+    names = sorted(r.data.tags["mlflow.runName"] for r in _runs(tmp_path / "mlflow.db", "sweep"))
+    assert names == ["linear/LinearRegression/n=100/seed=0", "sweep: model"]
