@@ -135,9 +135,29 @@ def _read_frame(path: Path):
         raise DataError(f"{path}: cannot be read as {kind}: {detail}") from None
     if frame.shape[1] == 0:
         raise DataError(f"{path}: the file is empty: expected a header and data rows")
+    if suffix in CSV_SUFFIXES:
+        _refuse_duplicate_columns(path, sep)
     if len(frame) == 0:
         raise DataError(f"{path}: no data rows below the header: expected at least one row")
     return frame
+
+
+def _refuse_duplicate_columns(path: Path, sep: str) -> None:
+    """pandas renames a repeated header name (``x,x,y`` reads as x, x.1, y), which would fit
+    the second column as a feature of its own: refuse the file, naming the column."""
+    import pandas as pd
+
+    header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str, index_col=False)
+    seen: set[str] = set()
+    for j, name in enumerate(header.iloc[0]):
+        if not isinstance(name, str):  # an empty header field: see _UNNAMED
+            continue
+        if name in seen:
+            raise DataError(
+                f"{path}: column {name!r} appears twice in the header (again as column "
+                f"{j + 1}): give every column its own name"
+            )
+        seen.add(name)
 
 
 # The C parser's message for a row with more fields than expected ("line" counts records).

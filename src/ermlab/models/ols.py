@@ -197,6 +197,26 @@ class OLS(RegressorMixin, BaseEstimator):
         self.penalty = penalty
         self.rcond = rcond
 
+    # ------------------------------------------------------------------ pickling
+    # np.longdouble is 80 bits stored in 16 bytes on x86: the 6 padding bytes are whatever
+    # memory held, so pickling the extended-precision M as it is gave different bytes on every
+    # fit (and a changed dvc.lock). It is pickled as two float64 arrays instead, hi + lo, which
+    # hold its 64-bit mantissa exactly (53 + 53 bits), and rebuilt bit for bit.
+    def __getstate__(self) -> dict:
+        state = dict(super().__getstate__())
+        if "_M" in state:
+            M = state.pop("_M")
+            hi = M.astype(np.float64)
+            state["_M_hi_lo"] = (hi, (M - hi).astype(np.float64))
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        if "_M_hi_lo" in state:
+            hi, lo = state.pop("_M_hi_lo")
+            state["_M"] = hi.astype(_LD) + lo.astype(_LD)
+        super().__setstate__(state)
+
     # ------------------------------------------------------------------ public API
     def fit(self, X, y) -> OLS:
         """Fit on in-memory data.

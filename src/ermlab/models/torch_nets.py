@@ -72,6 +72,9 @@ _DEFAULT_LR = {"sgd": 0.1, "adam": 1e-3, "lbfgs": 1.0}
 _LBFGS_TOL = {"float64": (1e-10, 1e-14), "float32": (1e-6, 1e-9)}
 _LBFGS_MAX_ITER = 20
 _LBFGS_MAX_EVAL = 25  # torch's default, max_iter * 5 / 4
+# A call of L-BFGS that ends on a non-finite loss is undone and retried from where it started
+# with a fresh history and half the step length, at most this many times (see _fit_network).
+_LBFGS_RESTARTS = 8
 _PREDICT_CHUNK = 65_536  # rows per forward pass in predict
 _SYNC_EVERY = 50  # epochs between host reads of the loss when no stopping rule needs it
 
@@ -227,6 +230,27 @@ def _init_net(net: Any, generator: Any, activation: str, *, zero: bool) -> None:
                 p.copy_(draw)
 
 
+# Why L-BFGS always works on standardised inputs: its first step has length lr in parameter
+# space along the gradient, and on raw inputs (x ≈ 200) that gradient is dominated by the
+# weights of x. One unit of such a weight moves an output, and a log σ²(x) head, by hundreds:
+# exp(±300) overflows inside the line search, and whether it did depended on the last bits of
+# the arithmetic (the CPU). In standardised coordinates the same first step moves every output
+# by O(1). The change of coordinates is exact (an affine map folded into the first layer), so
+# the model, its initial network and the minimiser are those of the raw problem.
+def _raw_to_standardised_inputs(layer: Any, x_mean: np.ndarray, x_scale: np.ndarray) -> None:
+    """Rewrite a first ``Linear`` layer (weights W (out, p), bias b (out,)) drawn for raw
+    inputs x so that it computes the same function of z = (x − x_mean) / x_scale:
+    W ← W·diag(x_scale), b ← b + W·x_mean."""
+    import torch
+
+    with torch.no_grad():
+        weight = layer.weight
+        mean = torch.as_tensor(x_mean, dtype=weight.dtype, device=weight.device)
+        scale = torch.as_tensor(x_scale, dtype=weight.dtype, device=weight.device)
+        layer.bias.add_(weight @ mean)
+        weight.mul_(scale[None, :])
+
+
 def _seed(seq: np.random.SeedSequence) -> int:
     return int(seq.generate_state(1, dtype=np.uint64)[0])
 
@@ -345,7 +369,10 @@ _PARAM_DOCS: dict[str, tuple[str, str]] = {
         "Centre and scale inputs (and regression targets) by the training mean and "
         "standard deviation inside the estimator, so gradient descent converges on raw "
         "data such as heights in cm. Predictions, ``coef_``, ``intercept_``, variances and "
-        "``history_`` losses are reported in raw units.",
+        "``history_`` losses are reported in raw units. ``lbfgs`` always optimises in "
+        "standardised input coordinates (an exact change of variables of the first layer: "
+        "the same model and initial network), so False changes only the targets' units "
+        "there.",
     ),
     "device": (
         "str",
@@ -512,8 +539,10 @@ class _TorchEstimator(BaseEstimator):
         n_tr = X_tr.shape[0]
         l2 = self._l2_strength(n_tr)
 
-        # Standardisation statistics come from the training split only.
-        if cfg.standardize:
+        # Standardisation statistics come from the training split only. L-BFGS always works on
+        # standardised inputs (see _raw_to_standardised_inputs): the same model, a sane first step.
+        standardize_inputs = cfg.standardize or cfg.optimizer == "lbfgs"
+        if standardize_inputs:
             x_mean, x_scale = X_tr.mean(axis=0), X_tr.std(axis=0)
             x_scale[x_scale == 0] = 1.0  # constant column: centre only (StandardScaler)
         else:
@@ -558,6 +587,9 @@ class _TorchEstimator(BaseEstimator):
                 var_net[-1].bias.zero_()
             var_net.to(device)
             params.extend(var_net.parameters())
+        if standardize_inputs and not cfg.standardize:
+            for first_layer in [net[0]] + ([var_net[0]] if var_net is not None else []):
+                _raw_to_standardised_inputs(first_layer, x_mean, x_scale)
         elif gaussian:
             # log σ² in training units; 0 means σ² = Var(y_train) in raw units (or 1 when
             # not standardising), a neutral start and the fixed value of learn_variance=False.
@@ -621,16 +653,20 @@ class _TorchEstimator(BaseEstimator):
             opt = torch.optim.Adam(params, lr=cfg.lr)
         else:
             tol_grad, tol_change = _LBFGS_TOL[cfg.dtype]
-            opt = torch.optim.LBFGS(
-                params,
-                lr=cfg.lr,
-                max_iter=_LBFGS_MAX_ITER,
-                max_eval=_LBFGS_MAX_EVAL,
-                tolerance_grad=tol_grad,
-                tolerance_change=tol_change,
-                history_size=50,
-                line_search_fn="strong_wolfe",
-            )
+
+            def lbfgs(lr: float) -> Any:
+                return torch.optim.LBFGS(
+                    params,
+                    lr=lr,
+                    max_iter=_LBFGS_MAX_ITER,
+                    max_eval=_LBFGS_MAX_EVAL,
+                    tolerance_grad=tol_grad,
+                    tolerance_change=tol_change,
+                    history_size=50,
+                    line_search_fn="strong_wolfe",
+                )
+
+            opt = lbfgs(cfg.lr)
         full_batch = cfg.optimizer == "lbfgs" or cfg.batch_size is None or cfg.batch_size >= n_tr
         gen_shuffle = None
         if not full_batch:
@@ -667,14 +703,29 @@ class _TorchEstimator(BaseEstimator):
             for epoch in range(1, cfg.epochs + 1):
                 lbfgs_converged = False
                 if cfg.optimizer == "lbfgs":
-                    lbfgs_state = opt.state[params[0]]
-                    iters = lbfgs_state.get("n_iter", 0)
-                    evals = lbfgs_state.get("func_evals", 0)
-                    opt.step(closure)
-                    # One epoch is many L-BFGS iterations: record where it ended, not the
-                    # loss at its start as for the (single-step) gradient methods.
-                    with torch.no_grad():
-                        epoch_loss = loss_fn(forward(Xt), tt)
+                    start = [p.detach().clone() for p in params]
+                    lr = cfg.lr
+                    for restart in range(_LBFGS_RESTARTS + 1):
+                        lbfgs_state = opt.state[params[0]]
+                        iters = lbfgs_state.get("n_iter", 0)
+                        evals = lbfgs_state.get("func_evals", 0)
+                        opt.step(closure)
+                        # One epoch is many L-BFGS iterations: record where it ended, not
+                        # the loss at its start as for the (single-step) gradient methods.
+                        with torch.no_grad():
+                            epoch_loss = loss_fn(forward(Xt), tt)
+                        if bool(torch.isfinite(epoch_loss)) or restart == _LBFGS_RESTARTS:
+                            break
+                        # Torch's strong-Wolfe line search interpolates in the parameters'
+                        # dtype: a trial loss of ~1e19 overflows its cubic step in float32,
+                        # and a trial point where exp(-log σ²) overflows does so in float64.
+                        # Either ends in NaN parameters although the problem is well posed;
+                        # shorter first steps from the last finite point avoid the overflow.
+                        with torch.no_grad():
+                            for p, value in zip(params, start, strict=True):
+                                p.copy_(value)
+                        lr /= 2
+                        opt = lbfgs(lr)
                     # A call that ends before its iteration / evaluation budget ended on one
                     # of L-BFGS's own convergence tests; further epochs would change nothing.
                     lbfgs_converged = (
