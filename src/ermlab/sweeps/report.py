@@ -135,7 +135,10 @@ def mean_and_se(values: list[float]) -> tuple[float, float | None]:
     """Mean and standard error of the mean (sample sd, ddof 1, over √n); SE ``None`` for n = 1."""
     from ermlab.studies.report import mean_se
 
-    return (values[0], None) if len(values) == 1 else mean_se(np.asarray(values, dtype=float))
+    if len(values) == 1:
+        return values[0], None
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged run's huge NLL: inf, not noise
+        return mean_se(np.asarray(values, dtype=float))
 
 
 class _Group:

@@ -27,32 +27,68 @@ class SweepTracker(Callback):
         self.rows: list[tuple[str, dict[str, float]]] = []
         self.parent = None
         self.failed = False
+        self.reused_runs: list[str] = []
+        self.returns: list[tuple[list[str], dict]] = []  # per job: overrides, return value
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
         from ermlab.config import TrackingConfig
+        from ermlab.pipeline import sweep_name
         from ermlab.tracking import open_run
 
-        self.parent = open_run(TrackingConfig(**config.tracking), f"{config.name}/sweep")
+        name = sweep_name(config.hydra.overrides.task)
+        self.parent = open_run(TrackingConfig(**config.tracking), name)
         if self.parent is not None:
             os.environ[PARENT_RUN_ENV] = self.parent.run_id
             _OPEN_SWEEPS.append(self)
+            from ermlab.sweeps.sweep_report import parent_params
+
+            self.parent.log_params(parent_params(config))
 
     def on_job_end(self, config, job_return, **kwargs: Any) -> None:
         from hydra.core.utils import JobStatus
 
+        from ermlab.sweeps.resume import REUSED
+
         label = " ".join(job_return.overrides or [])
         completed = job_return.status == JobStatus.COMPLETED
-        metrics = (job_return.return_value or {}) if completed else {}
+        metrics = dict(job_return.return_value or {}) if completed else {}
         self.failed = self.failed or not completed or FAILED in metrics
+        if REUSED in metrics:
+            self._reused(metrics.pop(REUSED))
         self.rows.append((label, {} if FAILED in metrics else metrics))
+        self.returns.append((list(job_return.overrides or []), metrics))
         if not completed:  # Hydra raises after the batch: on_multirun_end will not come
             self._finish("FAILED")
 
     def on_multirun_end(self, config, **kwargs: Any) -> None:
-        print(sweep_table(self.rows))
+        from pathlib import Path
+
+        from ermlab.sweeps.sweep_report import finish_sweep
+
+        folder = Path(str(config.hydra.sweep.dir))
+        try:
+            overrides = list(config.hydra.overrides.task)
+            table, _ = finish_sweep(self.parent, overrides, self.returns, folder)
+        except Exception as err:  # the jobs' runs are safe in the store: rebuild with ermlab-report
+            self._finish("FAILED")
+            raise RuntimeError(f"the sweep report could not be written to {folder}: {err}") from err
+        print(table if table is not None else sweep_table(self.rows))
+        print(f"sweep report: {folder / 'report.html'}")
         self._finish("FAILED" if self.failed else "FINISHED")
         if self.failed:
             sys.exit(EXIT_USER_ERROR)
+
+    def _reused(self, run_id: str) -> None:
+        """A job skipped by a resumed sweep: its older run belongs to this sweep too, listed in
+        the parent's artifact ``reused_runs.json`` (rewritten as the list grows, so a sweep
+        stopped half-way still says which runs it reused)."""
+        import json
+
+        from ermlab.sweeps.store import REUSED_RUNS
+
+        self.reused_runs.append(run_id)
+        if self.parent is not None:
+            self.parent.log_text(json.dumps(self.reused_runs), REUSED_RUNS)
 
     def _finish(self, status: str) -> None:
         if self.parent is not None:
