@@ -263,8 +263,8 @@ def _cell(value: object) -> str:
     """A CSV cell: floats at full precision (``repr``), ``None``/absent as empty."""
     if value is None:
         return ""
-    if isinstance(value, float):
-        return repr(value)
+    if isinstance(value, float | np.floating):
+        return repr(float(value))  # the shortest text that reads back as the same float
     return str(value)
 
 

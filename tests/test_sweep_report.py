@@ -1,0 +1,165 @@
+"""The sweep report from job records: tables checked against pandas, and the edge cases (a
+failed job, one seed, a purely categorical sweep, classification, tracking off)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ermlab.sweeps.report import FAILED, JobRecord, summarize, summary_table, write_report
+
+SWEPT = ["model", "data.n_train", "seed"]
+
+
+def _metrics(gen: np.random.Generator, n_train: int) -> dict[str, float]:
+    train, test = gen.gamma(2.0, 0.1 / n_train**0.5), 0.09 + gen.gamma(2.0, 1.0 / n_train)
+    population = 0.09 + gen.gamma(2.0, 1.0 / n_train)
+    return {
+        "risk/train/mse": train,
+        "risk/test/mse": test,
+        "risk/population/mse": population,
+        "risk/population/mse_se": 0.001,
+        "risk/bayes/mse": 0.09,
+        "risk/train/mae": np.sqrt(train),
+        "risk/test/mae": np.sqrt(test),
+        "gap/mse": test - train,
+        "gap/mae": np.sqrt(test) - np.sqrt(train),
+        "n/train": float(n_train),
+    }
+
+
+def _records(seeds: int = 4, models=("ols", "knn"), sizes=(10, 100, 1000), predictions=True):
+    gen = np.random.default_rng(0)
+    bayes = np.sin(np.linspace(0, 6, 200))
+    records = []
+    for model in models:
+        for n in sizes:
+            for seed in range(seeds):
+                fit = bayes + gen.normal(0, 1 / np.sqrt(n), bayes.shape)
+                pair = np.stack([fit, bayes])
+                records.append(
+                    JobRecord(
+                        {"model": model, "data.n_train": str(n), "seed": str(seed)},
+                        run_id=f"{model}-{n}-{seed}",
+                        metrics=_metrics(gen, n),
+                        predictions=(lambda p=pair: p) if predictions else None,
+                    )
+                )
+    return records
+
+
+def test_summary_means_and_standard_errors_equal_pandas_on_jobs_csv(tmp_path: Path):
+    records = _records()
+    records.append(JobRecord({"model": "knn", "data.n_train": "10", "seed": "9"}, FAILED, "boom"))
+    write_report(summarize(records, SWEPT), tmp_path, "t")
+    jobs = pd.read_csv(tmp_path / "jobs.csv")
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    ok = jobs[jobs.status == "ok"]
+    grouped = ok.groupby(["model", "data.n_train"])
+    for metric in ("risk/train/mse", "risk/test/mse", "risk/population/mse", "gap/mae"):
+        expected = pd.DataFrame(
+            {"mean": grouped[metric].mean(), "se": grouped[metric].sem(ddof=1)}
+        ).reset_index()
+        merged = summary.merge(expected, on=["model", "data.n_train"])
+        assert len(merged) == 6
+        # the same sums in another order: equal to the last few bits
+        np.testing.assert_allclose(merged[f"{metric}/mean"], merged["mean"], rtol=1e-12)
+        np.testing.assert_allclose(merged[f"{metric}/se"], merged["se"], rtol=1e-10)
+    assert list(summary.n_seeds) == [4] * 6  # the failed job counts in no mean
+    assert list(summary.columns[:3]) == ["model", "data.n_train", "n_seeds"]
+    names = set(summary.columns)
+    assert {"risk/bayes/mse/mean", "gap/mse/se", "bias2", "variance", "noise"} <= names
+    assert "risk/population/mse_se/mean" not in names  # a Monte Carlo error, not a risk
+    assert set(jobs.columns) >= {"overrides", "status", "reason", "run_id", "n/train", *SWEPT}
+
+
+def test_a_failed_job_is_listed_with_its_reason(tmp_path: Path):
+    records = _records(seeds=2)
+    why = "ValueError: Expected n_neighbors <= n_samples_fit"
+    records.append(JobRecord({"model": "knn", "data.n_train": "5", "seed": "0"}, FAILED, why))
+    report = summarize(records, SWEPT)
+    write_report(report, tmp_path, "t")
+    jobs = pd.read_csv(tmp_path / "jobs.csv")
+    failed = jobs[jobs.status == "failed"]
+    assert list(failed.reason) == [why] and report.n_failed == 1
+    assert np.isnan(failed["risk/test/mse"]).all()
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    empty = summary[(summary.model == "knn") & (summary["data.n_train"] == 5)]
+    assert list(empty.n_seeds) == [0] and empty["risk/test/mse/mean"].isna().all()
+    text = (tmp_path / "report.md").read_text()
+    assert "1 failed" in text and "## Failed jobs" in text and why in text
+
+
+def test_one_seed_gives_no_standard_errors_and_no_decomposition_and_says_so(tmp_path: Path):
+    report = summarize(_records(seeds=1), SWEPT)
+    write_report(report, tmp_path, "t")
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert summary["risk/test/mse/se"].isna().all() and summary["bias2"].isna().all()
+    assert summary["risk/test/mse/mean"].notna().all()
+    text = (tmp_path / "report.md").read_text()
+    assert "no standard errors" in text and "needs at least 2 seeds" in text
+    assert (tmp_path / "plots" / "risk_vs_data.n_train.png").is_file()
+    assert not (tmp_path / "plots" / "decomposition_vs_data.n_train.png").exists()
+    assert not report.seeds_swept
+
+
+def test_a_categorical_sweep_gets_a_dot_plot(tmp_path: Path):
+    report = summarize(_records(sizes=(30,), models=("ols", "knn", "tree")), ["model", "seed"])
+    paths = write_report(report, tmp_path, "t")
+    assert [p.name for p in paths if p.suffix == ".png"] == ["risks.png"]
+    assert len(pd.read_csv(tmp_path / "summary.csv")) == 3
+
+
+def test_the_html_is_self_contained_and_embeds_every_plot(tmp_path: Path):
+    paths = write_report(summarize(_records(), SWEPT), tmp_path, "t")
+    plots = [p for p in paths if p.suffix == ".png"]
+    assert {p.name for p in plots} == {
+        "risk_vs_data.n_train.png",
+        "decomposition_vs_data.n_train.png",
+    }
+    page = (tmp_path / "report.html").read_text()
+    assert "<script" not in page and not re.search(r"(src|href)=\"(https?:)?//", page)
+    assert page.count('src="data:image/png;base64,') == len(plots)
+    markdown = (tmp_path / "report.md").read_text()
+    assert all(f"(plots/{p.name})" in markdown for p in plots)
+
+
+def test_the_summary_table_shows_mean_and_se_per_configuration():
+    report = summarize(_records(), SWEPT)
+    table = summary_table(report)
+    lines = table.splitlines()
+    assert len(lines) == 2 + 6 and "n_seeds" in lines[0] and "bias2" in lines[0]
+    row = report.summary[0]
+    mean, se = row["risk/test/mse/mean"], row["risk/test/mse/se"]
+    assert f"{mean:.4g} ± {se:.2g}" in lines[2]
+
+
+def test_classification_and_real_data_get_no_decomposition_with_the_reason():
+    classification = [
+        JobRecord({"seed": str(s)}, metrics={"risk/train/zero_one": 0.1, "risk/test/zero_one": 0.2})
+        for s in range(3)
+    ]
+    report = summarize(classification, ["seed"])
+    assert report.main_loss == "zero_one" and report.summary[0].get("bias2") is None
+    assert any("classification" in note for note in report.notes)
+    real = [JobRecord({"seed": str(s)}, metrics={"risk/test/mse": 1.0 + s}) for s in range(3)]
+    assert any("real data" in note for note in summarize(real, ["seed"]).notes)
+
+
+def test_tracking_off_builds_the_report_from_the_jobs_return_values(tmp_path: Path):
+    from ermlab.sweeps.sweep_report import finish_sweep
+
+    jobs = [
+        (["data.n_train=10", f"seed={s}"], {"risk/test/mse": 1.0 + s, "risk/train/mse": 0.5})
+        for s in range(3)
+    ]
+    jobs.append((["data.n_train=10", "seed=3"], {"failed": "ConfigError: no"}))
+    table, report = finish_sweep(None, ["data.n_train=10", "seed=0,1,2,3"], jobs, tmp_path)
+    assert report.swept == ["seed"] and report.n_failed == 1
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert summary["risk/test/mse/mean"].item() == pytest.approx(2.0)
+    assert "2 ± 0.58" in table
