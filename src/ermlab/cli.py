@@ -15,11 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ermlab import run_folder, signals
 from ermlab.config import ConfigError, register_configs, validate
 from ermlab.errors import EXIT_USER_ERROR, USER_ERRORS, exit_on_user_error, report, user_message
 from ermlab.sweeps.tracker import FAILED, PARENT_RUN_ENV, finish_open_sweeps
-
-EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl-C
 
 
 def validation_jobs(argv: list[str]) -> list[list[str]]:
@@ -93,15 +92,22 @@ def task(cfg) -> dict[str, Any]:
 
     config = validate(cfg)
     out_dir = Path(HydraConfig.get().runtime.output_dir)
+    single = HydraConfig.get().mode == RunMode.RUN
+    keep = run_folder.entries_before(out_dir, HydraConfig.get().job.name)
     try:
         if config.study is not None:
             return study_task(config, out_dir)
         return run_task(config, out_dir)
+    except KeyboardInterrupt:
+        if single:  # a refused or interrupted run leaves no output folder
+            run_folder.discard(out_dir, keep, Path.cwd())
+        raise
     except USER_ERRORS as err:
         if os.environ.get("ERMLAB_DEBUG"):
             raise
         report("ermlab", err)
-        if HydraConfig.get().mode == RunMode.RUN:
+        if single and not isinstance(err, StudyCheckFailed):  # its report.md says what failed
+            run_folder.discard(out_dir, keep, Path.cwd())
             sys.exit(EXIT_USER_ERROR)
         # In a sweep the other jobs go on; the table marks this one and the exit status is 2.
         return {FAILED: user_message(err)}
@@ -109,15 +115,21 @@ def task(cfg) -> dict[str, Any]:
 
 def run_task(config, out_dir: Path) -> dict[str, float]:
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     from ermlab.evaluate import metric_names, risk_table
     from ermlab.pipeline import run
+    from ermlab.tracking import run_link
 
     overrides = list(HydraConfig.get().overrides.task)
-    result = run(config, out_dir, os.environ.get(PARENT_RUN_ENV), overrides)
+    in_sweep = HydraConfig.get().mode == RunMode.MULTIRUN
+    result = run(config, out_dir, os.environ.get(PARENT_RUN_ENV), overrides, in_sweep)
+    if in_sweep:  # the sweep's table says it all, and a terminal shows one progress line
+        return metric_names(result.metrics)
     print(risk_table(result.metrics))
     if result.summary is not None:
         print(f"\n{result.summary.text()}")
+    run_folder.announce(out_dir, run_link(config.tracking, result.run_id))
     return metric_names(result.metrics)
 
 
@@ -141,16 +153,16 @@ def main() -> None:
 
     from ermlab.paths import conf_dir
 
+    signals.install()  # SIGTERM ends the run KILLED, as Ctrl-C does
     register_configs()
     if not {"--help", "-h", "--hydra-help", "--info", "--cfg", "-c"} & set(sys.argv[1:]):
         prevalidate(sys.argv[1:])
     app = hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(task)
     try:
         app()
-    except KeyboardInterrupt:
-        finish_open_sweeps("KILLED")  # the job's own run is already FAILED (tracked_run)
-        print("ermlab: interrupted", file=sys.stderr)
-        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt as interrupt:
+        finish_open_sweeps("KILLED")  # the job's own run is already KILLED (tracked_run)
+        signals.exit_interrupted("ermlab", interrupt)
     except SystemExit as exit_:
         # Hydra exits 1 on any failure; a failed job has already said why in one line.
         if exit_.code not in (0, None):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from ermlab import paths
+from ermlab import paths, signals
 from ermlab.config import Config, validate
 from ermlab.errors import exit_on_user_error
 
@@ -121,7 +121,6 @@ def write_history(history: dict[str, list[float]], path: Path) -> None:
 def stage_evaluate() -> None:
     from ermlab.config import to_dict
     from ermlab.data import Dataset, make_source
-    from ermlab.evaluate import risk_table
     from ermlab.pipeline import assess, record_summary, run_name
     from ermlab.tracking import check_reachable, tracked_run
 
@@ -136,11 +135,11 @@ def stage_evaluate() -> None:
     with tracked_run(cfg.tracking, run_name(cfg, train)) as recorder:
         if recorder is not None:
             recorder.log_config(to_dict(cfg))
-        metrics = assess(
-            cfg, estimator, history, train, test, source, paths.results_dir(), recorder
-        )
+        assess(cfg, estimator, history, train, test, source, paths.results_dir(), recorder)
         summary = record_summary(estimator, train, paths.results_dir(), recorder)
-    print(risk_table(metrics))
+    # The risk table is printed once, by `ermlab-stage report` after `dvc repro` (make run).
+    where = f", MLflow run {recorder.run_id}" if recorder is not None else ""
+    print(f"evaluate: risks written to {paths.metrics_file()}{where}")
     if summary is not None:
         print(f"\n{summary.text()}")
 
@@ -211,7 +210,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.stage == "restore-data":
         restore_data()
         return
-    STAGES[args.stage]()
+    signals.install()  # SIGTERM ends the stage's MLflow run KILLED, as Ctrl-C does
+    try:
+        STAGES[args.stage]()
+    except KeyboardInterrupt as interrupt:
+        signals.exit_interrupted(f"ermlab-stage {args.stage}", interrupt)
 
 
 if __name__ == "__main__":

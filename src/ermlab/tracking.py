@@ -28,6 +28,9 @@ MODEL_EXAMPLE_ROWS = 5  # training rows kept as the logged model's input example
 # (the tag and value its experiment page reads, mlflow.experimentKind in MLflow 3.17's UI code).
 EXPERIMENT_KIND_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 CONFIG_HASH_TAG = "config_hash"  # what a resumed sweep looks up (see config_hash)
+# Where a run's process lives, so that one killed without a word (SIGKILL, power loss) can be
+# told from one still running: see reap_stale_runs.
+HOST_TAG, PID_TAG, REAPED_TAG = "ermlab.host", "ermlab.pid", "ermlab.reaped"
 SQLITE_BUSY_TIMEOUT_S = 60  # how long a writer waits for another one's lock before failing
 
 
@@ -257,7 +260,66 @@ def client_for(tracking) -> tuple[Any, str]:
     check_reachable(tracking)
     uri = resolve_uri(tracking.uri)
     client = MlflowClient(tracking_uri=concurrent_sqlite(uri))
+    if uri not in _reaped_stores():
+        _reaped_stores().add(uri)
+        reap_stale_runs(client)
     return client, _experiment_id(client, uri, tracking.experiment)
+
+
+@functools.cache
+def _reaped_stores() -> set[str]:
+    return set()  # store URIs this process has already reaped (once per process is enough)
+
+
+def reap_stale_runs(client) -> list[str]:
+    """Mark KILLED (with a :data:`REAPED_TAG` saying why) every RUNNING run of the store whose
+    process, on this host, is gone: SIGKILL and power loss leave no chance to end a run.
+    Runs of other hosts are left alone (their processes cannot be seen from here). Returns
+    the ids of the runs reaped."""
+    import socket
+    import sys
+
+    host = socket.gethostname()
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    if not experiments:
+        return []
+    running = client.search_runs(
+        experiments,
+        filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{host}'",
+        max_results=1000,
+    )
+    reaped = []
+    for run in running:
+        pid = int(run.data.tags.get(PID_TAG) or 0)
+        if _process_alive(pid, run.info.start_time / 1000):
+            continue
+        client.set_tag(
+            run.info.run_id,
+            REAPED_TAG,
+            f"process {pid} on {host} ended without ending this run; marked KILLED by "
+            f"process {os.getpid()}",
+        )
+        client.set_terminated(run.info.run_id, "KILLED")
+        reaped.append(run.info.run_id)
+    if reaped:
+        print(
+            f"ermlab: {len(reaped)} run(s) left RUNNING by a process that is gone were marked "
+            f"KILLED (tag {REAPED_TAG})",
+            file=sys.stderr,
+        )
+    return reaped
+
+
+def _process_alive(pid: int, run_started_s: float) -> bool:
+    """Whether process ``pid`` exists and is the one that started a run at ``run_started_s``
+    (a process created after the run is another one that reuses the number)."""
+    import psutil  # a dependency of DVC
+
+    try:
+        created = psutil.Process(pid).create_time() if pid > 0 else None
+    except psutil.Error:  # NoSuchProcess; AccessDenied only for processes not ours
+        return False
+    return created is not None and created <= run_started_s + 1.0
 
 
 @functools.cache
@@ -278,6 +340,20 @@ def _experiment_id(client, uri: str, name: str) -> str:
                 name, artifact_root(uri), tags=EXPERIMENT_KIND_TAGS
             )
     return known[uri, name]
+
+
+@functools.cache
+def forget_connections_after_fork() -> None:
+    """Make a forked worker open its own database connections: SQLite and SQLAlchemy forbid
+    sharing the parent's (SQLAlchemy's remedy: ``dispose(close=False)`` in the child)."""
+
+    def forget() -> None:
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        for engine in SqlAlchemyStore._engine_map.values():
+            engine.dispose(close=False)
+
+    os.register_at_fork(after_in_child=forget)
 
 
 def find_finished_run(tracking, digest: str):
@@ -302,7 +378,9 @@ def open_run(tracking, run_name: str, parent_run_id: str | None = None) -> Recor
     if not tracking.enabled:
         return None
     client, experiment_id = client_for(tracking)
-    tags = {"mlflow.runName": run_name}
+    import socket
+
+    tags = {"mlflow.runName": run_name, HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
     if commit := git_commit():
         tags["mlflow.source.git.commit"] = commit
         tags["git_commit"] = commit
@@ -312,6 +390,17 @@ def open_run(tracking, run_name: str, parent_run_id: str | None = None) -> Recor
         tags["mlflow.parentRunId"] = parent_run_id
     run = client.create_run(experiment_id, tags=tags, run_name=run_name)
     return Recorder(client, run.info.run_id, experiment_id)
+
+
+def run_link(tracking, run_id: str | None) -> str | None:
+    """How to find run ``run_id``: its id, followed by its MLflow UI address when tracking goes
+    to a server; None when nothing was recorded."""
+    if not tracking.enabled or run_id is None:
+        return None
+    if not tracking.uri.startswith(("http://", "https://")):
+        return run_id
+    _, experiment_id = client_for(tracking)
+    return f"{run_id}  {tracking.uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
 def reopen_run(tracking, run_id: str) -> Recorder | None:
@@ -329,8 +418,8 @@ def tracked_run(
 ) -> Iterator[Recorder | None]:
     """Open an MLflow run for the ``tracking`` config; yields ``None`` when tracking is off.
 
-    The run ends FINISHED, or FAILED (and the error propagates) when the body raises, even on
-    KeyboardInterrupt.
+    The run ends FINISHED, or (and the error propagates) KILLED on Ctrl-C or a termination
+    signal (see :mod:`ermlab.signals`), FAILED when the body raises anything else.
     """
     recorder = open_run(tracking, run_name, parent_run_id)
     if recorder is None:
@@ -338,6 +427,9 @@ def tracked_run(
         return
     try:
         yield recorder
+    except KeyboardInterrupt:
+        recorder.finish("KILLED")
+        raise
     except BaseException:
         recorder.finish("FAILED")
         raise
