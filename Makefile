@@ -11,7 +11,9 @@ FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
 # DVC runs the stage commands (ermlab-stage) from .venv.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test test-fast ui params data bench reproduce lint lock clean
+.PHONY: run test test-fast ui server server-stop params data bench reproduce lint lock clean
+
+PORT ?= 5000
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,9 +44,19 @@ test: $(STAMP) data
 test-fast: $(STAMP) data
 	$(BIN)/python -m pytest -q -m "not slow"
 
-## ui: browse the MLflow runs of this project on http://127.0.0.1:5000
+## ui: browse the MLflow runs of this project on http://127.0.0.1:$(PORT)
 ui: $(STAMP)
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port $(PORT)
+
+## server: a team tracking server on http://127.0.0.1:$(PORT): PostgreSQL (cluster in .ermlab/)
+## and mlflow server with proxied artifacts; returns once it answers. Log to it with
+## `ermlab tracking=server tracking.uri=http://127.0.0.1:$(PORT)`.
+server: $(STAMP)
+	$(BIN)/ermlab-server start --port $(PORT)
+
+## server-stop: stop the server of `make server` (both processes; the data stay in .ermlab/)
+server-stop: $(STAMP)
+	$(BIN)/ermlab-server stop
 
 STUDIES := $(notdir $(patsubst %/dvc.yaml,%,$(wildcard pipelines/*/dvc.yaml)))
 
