@@ -88,3 +88,28 @@ def test_runs_reads_back_the_recorded_run(project: Path):
     with pytest.raises(ValueError, match="no MLflow store"):
         ermlab.runs(tracking_uri=f"sqlite:///{project / 'absent.db'}")
     assert not (project / "absent.db").exists()
+
+
+@pytest.mark.slow
+def test_sweep_returns_the_commands_report_tables(project: Path):
+    import pandas as pd
+
+    overrides = ["data=women", "split=none", "model=ols,sklearn_linear", "seed=0,1"]
+    tracked = [f"tracking.uri=sqlite:///{project / 'store.db'}"]
+    run_cmd(["ermlab", "-m", *overrides, *tracked, "hydra.sweep.dir=cli"], project)
+    result = ermlab.sweep(*overrides, *tracked, sweep_dir=project / "api")
+    for table, name in ((result.jobs, "jobs.csv"), (result.summary, "summary.csv")):
+        expected = pd.read_csv(project / "cli" / name)
+        assert list(table.columns) == list(expected.columns)
+        # The same numbers; only the MLflow run ids differ between the two sweeps.
+        same = [c for c in expected.columns if c != "run_id"]
+        pd.testing.assert_frame_equal(table[same], expected[same])
+    assert len(result.jobs) == 4 and result.failed == 0
+    assert set(result.summary["model"]) == {"ols", "sklearn_linear"}
+    assert (result.summary["n_seeds"] == 2).all()
+
+
+def test_sweep_rejects_a_bad_swept_value_before_running(project: Path):
+    with pytest.raises(ConfigError, match=r"data.n_train=0 is not allowed"):
+        ermlab.sweep("data.n_train=10,0", "tracking=off", sweep_dir=project / "sweep")
+    assert not (project / "sweep").exists()

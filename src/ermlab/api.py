@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ermlab.config import Config
     from ermlab.models.lm_summary import LmSummary
 
-__all__ = ["Result", "run", "runs"]
+__all__ = ["Result", "SweepResult", "run", "runs", "sweep"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -119,6 +119,104 @@ def run(*overrides: str, out_dir: str | Path | None = None) -> Result:
         folder,
         result.summary,
         config,
+    )
+
+
+@dataclass(frozen=True, repr=False)
+class SweepResult:
+    """What a sweep produced: the sweep report's tables, as ``ermlab -m`` writes them.
+
+    Attributes
+    ----------
+    jobs : pandas.DataFrame
+        ``jobs.csv``: one row per job (its overrides, the swept values, ``status`` ``ok`` or
+        ``failed``, ``reason``, ``run_id``, every metric).
+    summary : pandas.DataFrame
+        ``summary.csv``: one row per configuration (the swept keys but ``seed``), ``n_seeds``,
+        ``<metric>/mean`` and ``<metric>/se`` over seeds (and the bias–variance–noise split when
+        the data are synthetic).
+    folder : pathlib.Path
+        The sweep directory: the two CSV files, ``report.md``, ``report.html``, ``plots/`` and
+        one folder per job.
+    output : str
+        What the command printed (the results table and where the report is).
+    """
+
+    jobs: pandas.DataFrame
+    summary: pandas.DataFrame
+    folder: Path
+    output: str
+
+    @property
+    def failed(self) -> int:
+        """How many jobs failed (each one's one-line reason is in ``jobs["reason"]``)."""
+        return int((self.jobs["status"] == "failed").sum()) if "status" in self.jobs else 0
+
+    def __repr__(self) -> str:
+        return (
+            f"SweepResult(folder='{self.folder}', jobs={len(self.jobs)}, failed={self.failed})"
+            f"\n{self.summary.to_string(max_cols=8)}"
+        )
+
+
+def sweep(*overrides: str, sweep_dir: str | Path | None = None) -> SweepResult:
+    """Run a sweep, exactly as ``ermlab -m <overrides>``, and return its report's tables.
+
+    The command itself runs (in a child process, so that Hydra's launchers, the MLflow parent
+    run and the report are the command's own); every swept value is first checked here by the
+    command's own validation, so a bad value raises before anything runs.
+
+    Parameters
+    ----------
+    *overrides : str
+        Hydra overrides with comma-separated sweeps, as on the command line:
+        ``"model=ols,ridge"``, ``"data.n_train=10,100"``, ``"seed=range(5)"``,
+        ``"hydra/launcher=joblib"``.
+    sweep_dir : str or Path, optional
+        The sweep directory (``hydra.sweep.dir``). Default: a new ``multirun/<date>/<time>``
+        under the current directory, as the command's.
+
+    Returns
+    -------
+    SweepResult
+        ``jobs`` and ``summary`` as DataFrames; a job that failed at run time is a row with
+        status ``failed`` (the command exits with status 2 then), not an exception.
+
+    Raises
+    ------
+    ermlab.config.ConfigError
+        A bad override or swept value, with the command's one-line message.
+    RuntimeError
+        The command failed without writing its report (its last line of error output).
+    """
+    import os
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from ermlab.cli import prevalidate
+    from ermlab.config import register_configs
+
+    args = [str(o) for o in overrides]
+    register_configs()
+    prevalidate(args)
+    folder = Path(sweep_dir) if sweep_dir is not None else _new_run_folder(Path.cwd() / "multirun")
+    command = [sys.executable, "-c", "from ermlab.cli import main; main()", "-m", *args]
+    done = subprocess.run(
+        [*command, f"hydra.sweep.dir={folder}"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    if not (folder / "jobs.csv").is_file():
+        lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        raise RuntimeError(f"ermlab -m {' '.join(args)}: {lines[-1]}")
+    return SweepResult(
+        pd.read_csv(folder / "jobs.csv"),
+        pd.read_csv(folder / "summary.csv"),
+        folder,
+        done.stdout,
     )
 
 
