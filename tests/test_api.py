@@ -38,7 +38,7 @@ def test_import_ermlab_stays_light():
 def test_run_gives_what_the_command_gives(project: Path):
     overrides = ["data=women", "split=none", "tracking=off"]
     cli = run_cmd(["ermlab", *overrides, "hydra.run.dir=cli"], project, ERMLAB_ROOT=str(project))
-    result = ermlab.run(*overrides, out_dir=project / "api")
+    result = ermlab.run(*overrides, "hydra.run.dir=api")  # the command's way to name the folder
     assert result.metrics == json.loads((project / "cli" / "metrics.json").read_text())
     assert (project / "api" / "metrics.json").read_text() == (
         project / "cli" / "metrics.json"

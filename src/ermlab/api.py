@@ -83,8 +83,9 @@ def run(*overrides: str, out_dir: str | Path | None = None) -> Result:
         Hydra overrides, as on the command line: ``"model=torch_linear"``,
         ``"data.n_train=50"``, ``"tracking=off"``.
     out_dir : str or Path, optional
-        Folder for ``metrics.json``, ``lm_summary.txt`` and ``plots/``. Default: a new
-        ``outputs/<date>/<time>`` under the current directory, as the command's Hydra run folder.
+        Folder for ``metrics.json``, ``lm_summary.txt`` and ``plots/``. Default: the override
+        ``hydra.run.dir=...`` when given, else a new ``outputs/<date>/<time>`` under the current
+        directory, as the command's Hydra run folder.
 
     Returns
     -------
@@ -108,7 +109,10 @@ def run(*overrides: str, out_dir: str | Path | None = None) -> Result:
             f"study={config.study['name']!r} is not allowed in ermlab.run: a study is many runs "
             f"and a verification; run it with `ermlab {' '.join(overrides)}`"
         )
-    folder = Path(out_dir) if out_dir is not None else _new_run_folder()
+    run_dirs = [o.split("=", 1)[1] for o in overrides if o.startswith("hydra.run.dir=")]
+    if out_dir is None and run_dirs:
+        out_dir = run_dirs[-1]
+    folder = (Path(out_dir) if out_dir is not None else _new_run_folder()).absolute()
     folder.mkdir(parents=True, exist_ok=True)
     result = run_pipeline(config, folder, overrides=list(overrides))
     return Result(
