@@ -151,10 +151,12 @@ def main() -> None:
     """Console entry point ``ermlab``."""
     import hydra
 
+    from ermlab.models.arguments import plain_overrides
     from ermlab.paths import conf_dir
 
     signals.install()  # SIGTERM ends the run KILLED, as Ctrl-C does
     register_configs()
+    sys.argv[1:] = plain_overrides(sys.argv[1:], conf_dir())  # model.<any argument>=value
     if not {"--help", "-h", "--hydra-help", "--info", "--cfg", "-c"} & set(sys.argv[1:]):
         prevalidate(sys.argv[1:])
     app = hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(task)

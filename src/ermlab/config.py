@@ -636,6 +636,7 @@ def compose(overrides: list[str] | None = None, config_dir: Path | None = None) 
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from ermlab.models.arguments import plain_overrides
     from ermlab.paths import conf_dir
 
     register_configs()
@@ -644,7 +645,9 @@ def compose(overrides: list[str] | None = None, config_dir: Path | None = None) 
             _outside_running_app(),
             initialize_config_dir(str(config_dir or conf_dir()), version_base="1.3"),
         ):
-            return hydra_compose(config_name="config", overrides=list(overrides or []))
+            # Every argument of the model's _target_ is settable the plain way (model.<arg>=v).
+            overrides = plain_overrides(list(overrides or []), config_dir or conf_dir())
+            return hydra_compose(config_name="config", overrides=overrides)
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError(one_line(err)) from None
 

@@ -16,23 +16,28 @@ from ermlab.seeding import int_seed
 def build(model_cfg: dict[str, Any], seed: int):
     """Instantiate the estimator the ``model`` node names, seeded from the ``fit`` stream.
 
+    ``_target_`` is resolved and checked to be an estimator class (or an ermlab model
+    factory) and every other key to be one of its arguments before anything is called (see
+    :mod:`ermlab.models.arguments`); the arguments are passed as they are, never instantiated.
+
     Raises
     ------
-    ConfigError (one line) when the class cannot be imported or rejects an argument.
+    ConfigError (one line) when the target is not allowed or rejects an argument.
     """
-    from hydra.errors import InstantiationException
-    from hydra.utils import instantiate
+    from ermlab.models.arguments import check_arguments, resolve_target
 
+    target = model_cfg.get("_target_")
+    factory = resolve_target(target)
+    kwargs = check_arguments(factory, dict(model_cfg))
     try:
-        estimator = instantiate(dict(model_cfg), _convert_="all")
-    except InstantiationException as err:
-        cause = err.__cause__ or err
-        reason = " ".join(str(cause).split()) or type(cause).__name__
-        raise ConfigError(f"model._target_={model_cfg.get('_target_')!r}: {reason}") from None
+        estimator = factory(**kwargs)
+    except (TypeError, ValueError) as err:
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise ConfigError(f"model._target_={target!r}: {reason}") from None
     if not hasattr(estimator, "fit") or not hasattr(estimator, "get_params"):
         raise ConfigError(
-            f"model._target_={model_cfg.get('_target_')!r} is not allowed: "
-            "a scikit-learn estimator (with fit and get_params)"
+            f"model._target_={target!r} is not allowed: it made a {type(estimator).__name__}, "
+            "not a scikit-learn estimator (with fit and get_params)"
         )
     # The scikit-learn convention for randomness: set random_state when the estimator has one.
     if "random_state" in estimator.get_params(deep=False):
