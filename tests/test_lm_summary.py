@@ -102,3 +102,27 @@ def test_only_unpenalised_ols_has_a_summary():
     X, y = women()
     assert lm_summary(OLS(alpha=1.0).fit(X, y), X, y, ("height",), "weight") is None
     assert lm_summary(LinearRegression().fit(X, y), X, y, ("height",), "weight") is None
+
+
+def test_exact_fit_and_singular_design_say_so_instead_of_inventing_numbers():
+    import warnings
+
+    x = np.arange(5.0)[:, None]
+    exact = lm_summary(OLS().fit(x, 1 + 2 * x[:, 0]), x, 1 + 2 * x[:, 0], ("x",), "y")
+    # Zero residuals: SE 0, t and F infinite, p 0 (R warns "essentially perfect fit").
+    assert exact.std_error == (0.0, 0.0) and exact.t_value == (np.inf, np.inf)
+    assert exact.p_value == (0.0, 0.0) and exact.f_statistic == np.inf
+    assert "F-statistic: Inf on 1 and 3 DF,  p-value: <2e-16" in exact.text()
+
+    X = np.column_stack([x[:, 0], 2 * x[:, 0]])  # the second column is twice the first
+    y = np.array([1.0, 3.0, 2.0, 5.0, 4.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        singular = lm_summary(OLS().fit(X, y), X, y, ("a", "b"), "y")
+    assert singular.rank_deficient and np.isnan(singular.std_error).all()
+    assert singular.f_df == (1, 3)  # rank 2: one regression df, as R's lm after dropping b
+    dropped = lm_summary(OLS().fit(X[:, :1], y), X[:, :1], y, ("a",), "y")
+    assert singular.r_squared == pytest.approx(dropped.r_squared, rel=1e-10)
+    assert singular.f_statistic == pytest.approx(dropped.f_statistic, rel=1e-10)
+    assert "rank-deficient design" in singular.text()
+    assert singular.to_dict()["std_error"] == [None, None, None]  # JSON has no NaN

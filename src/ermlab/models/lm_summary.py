@@ -58,6 +58,10 @@ class LmSummary:
     f_p_value : float or None
     n : int
         Rows fitted.
+    rank_deficient : bool
+        The design is singular: the estimates are the minimum-norm solution and have no
+        standard errors (R instead drops the aliased terms, "not defined because of
+        singularities").
     """
 
     formula: str
@@ -75,6 +79,7 @@ class LmSummary:
     f_df: tuple[int, int]
     f_p_value: float | None
     n: int
+    rank_deficient: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values (lists, floats, ints) for JSON; non-finite numbers become None."""
@@ -93,6 +98,8 @@ class LmSummary:
         lines = ["Call:", f"lm(formula = {self.formula})", "", "Residuals:"]
         lines += _columns(QUARTILE_NAMES, [_sig(q) for q in self.residual_quantiles])
         lines += ["", "Coefficients:"]
+        if self.rank_deficient:
+            lines[-1] += " (rank-deficient design: minimum-norm estimates, no standard errors)"
         header = ("", "Estimate", "Std. Error", "t value", "Pr(>|t|)", "")
         rows = [
             (
@@ -188,6 +195,7 @@ def lm_summary(
         f_df=(num_df, df),
         f_p_value=f_p,
         n=n,
+        rank_deficient=bool(estimator.singular_),
     )
 
 
@@ -214,14 +222,14 @@ def _sig(value: float | None, digits: int = DIGITS) -> str:
     """``digits`` significant digits, R's ``NA`` for a missing number."""
     if value is None or math.isnan(value):
         return "NA"
+    if math.isinf(value):
+        return "Inf" if value > 0 else "-Inf"
     return f"{value:.{digits}g}"
 
 
 def _t(value: float) -> str:
     """A t value as R's ``printCoefmat`` shows it: rounded to 3 decimals, then 4 digits."""
-    if math.isnan(value):
-        return "NA"
-    return _sig(round(value, 3)) if math.isfinite(value) else ("Inf" if value > 0 else "-Inf")
+    return _sig(round(value, 3) if math.isfinite(value) else value)
 
 
 def _p(value: float | None) -> str:
