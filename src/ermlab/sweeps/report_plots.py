@@ -1,10 +1,11 @@
 """The sweep report's pictures, drawn from the summary rows only (matplotlib, Agg).
 
 - ``risk_vs_<key>.png`` for every numeric swept key: mean risk ± SE of the main loss against
-  the key (log x-axis when the values span two decades or more) for the empirical (train),
-  test and population risk, the Bayes risk as a horizontal floor; one colour per value of the
-  other swept keys. Sweeping ``data.n_train`` gives the learning curve, a degree or a penalty
-  the complexity curve.
+  the key for the empirical (train), test and population risk, the Bayes risk as a horizontal
+  floor; one colour per value of the other swept keys. Log x-axis when the values span two
+  decades or more; log y-axis when the test and population risks do (a training risk far below
+  them, an interpolating fit's, is then out of view). Sweeping ``data.n_train`` gives the
+  learning curve, a degree or a penalty the complexity curve.
 - ``risks.png`` when no swept key is numeric: a dot plot, one row per configuration.
 - ``decomposition_vs_<key>.png``: bias², variance and noise against each numeric key.
 """
@@ -74,6 +75,7 @@ def _finish_axes(ax, xs: list[float], ys: list[float], xlabel: str, ylabel: str,
         ax.set_xscale("log")
     if _log_scale(ys):
         ax.set_yscale("log")
+        ax.set_ylim(bottom=min(ys) / 3)  # an interpolating fit's ~0 training risk falls below
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
@@ -89,7 +91,7 @@ def plot_risk_curve(report: Report, key: str, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     lines = _lines(report, key)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    all_x, all_y = [], []
+    all_x, all_y, floors = [], [], []
     for i, (label, rows) in enumerate(lines):
         colour = colours[i % len(colours)]
         for split, title, style, marker in SPLITS:
@@ -111,17 +113,15 @@ def plot_risk_curve(report: Report, key: str, path: Path) -> Path:
                 label=text,
             )
             all_x += xs
-            all_y += [y - e if y - e > 0 else y for y, e in zip(ys, errs, strict=True)]
+            if split != "train":  # the scale follows the risks that estimate the true risk
+                all_y += [y - e if y - e > 0 else y for y, e in zip(ys, errs, strict=True)]
         bayes = [r[f"risk/bayes/{loss}/mean"] for r in rows if f"risk/bayes/{loss}/mean" in r]
-        if bayes:
-            ax.axhline(
-                bayes[0],
-                color="black" if len(lines) == 1 else colour,
-                lw=1,
-                ls="-.",
-                label="Bayes risk" if i == 0 else None,
-            )
-            all_y.append(bayes[0])
+        floors += [(value, colour) for value in bayes[:1]]  # one floor per line
+    shared = len({value for value, _ in floors}) == 1
+    for j, (value, colour) in enumerate(floors[:1] if shared else floors):
+        label = "Bayes risk" if j == 0 else None
+        ax.axhline(value, color="black" if shared else colour, lw=1, ls="-.", label=label)
+        all_y.append(value)
     _finish_axes(ax, all_x, all_y, key, f"{loss} risk (mean ± SE over seeds)", len(lines))
     ax.set_title(f"{loss} risk against {key}")
     save_figure(fig, path)
