@@ -46,4 +46,8 @@ def test_notebook_executes_top_to_bottom(path: Path, tmp_path: Path, monkeypatch
     client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
     executed = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert all(cell.execution_count for cell in executed)
+    # The notebook's figures show, also after ermlab.run has drawn (and closed) its own.
+    for cell in executed:
+        images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        assert len(images) == cell.source.count("plt.show()"), cell.source
     assert (tmp_path / "mlflow.db").is_file()  # the tracked runs went to this project

@@ -14,10 +14,18 @@ from ermlab.data.base import Dataset, Population
 
 
 def pyplot():
-    """matplotlib.pyplot with the non-interactive Agg backend (figures go to files only)."""
+    """matplotlib.pyplot with the non-interactive Agg backend (figures go to files only).
+
+    Inside a Jupyter kernel the notebook's own backend is kept: switching it to Agg would stop
+    the user's figures from showing after the first ``ermlab.run``. ermlab's figures are closed
+    once saved (:func:`save_figure`), so the notebook never displays them.
+    """
+    import sys
+
     import matplotlib
 
-    matplotlib.use("Agg")
+    if "ipykernel" not in sys.modules:
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
