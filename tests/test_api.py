@@ -113,3 +113,13 @@ def test_sweep_rejects_a_bad_swept_value_before_running(project: Path):
     with pytest.raises(ConfigError, match=r"data.n_train=0 is not allowed"):
         ermlab.sweep("data.n_train=10,0", "tracking=off", sweep_dir=project / "sweep")
     assert not (project / "sweep").exists()
+
+
+@pytest.mark.slow
+def test_a_job_that_fails_at_run_time_is_a_failed_row_not_an_exception(project: Path):
+    # Composition and validation pass; reading the file fails in each job.
+    result = ermlab.sweep(
+        "data=csv", "data.path=missing.csv", "data.target=y", "seed=0,1", "tracking=off"
+    )
+    assert result.failed == 2
+    assert result.jobs["reason"].str.contains("missing.csv").all()
