@@ -65,6 +65,7 @@ def test_errors_carry_the_commands_one_line_message(project: Path, overrides: li
     with pytest.raises((ConfigError, ValueError, OSError)) as caught:
         ermlab.run(*overrides, "tracking=off")
     assert cli.stderr.strip().splitlines()[-1] == f"ermlab: error: {user_message(caught.value)}"
+    assert not (project / "outputs").exists()  # nothing half-written
 
 
 def test_runs_reads_back_the_recorded_run(project: Path):

@@ -112,8 +112,8 @@ def run(*overrides: str, out_dir: str | Path | None = None) -> Result:
     run_dirs = [o.split("=", 1)[1] for o in overrides if o.startswith("hydra.run.dir=")]
     if out_dir is None and run_dirs:
         out_dir = run_dirs[-1]
+    # The folder is made by the first file written: a run rejected before it leaves nothing.
     folder = (Path(out_dir) if out_dir is not None else _new_run_folder()).absolute()
-    folder.mkdir(parents=True, exist_ok=True)
     result = run_pipeline(config, folder, overrides=list(overrides))
     return Result(
         result.metrics,
