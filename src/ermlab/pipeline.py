@@ -56,10 +56,10 @@ def run(
     train, test = split(dataset, config.split, config.seed, source)
     models.check_task(estimator, train)
     name = run_name(config, train, overrides)
-    with tracked_run(config.tracking, name, parent_run_id) as recorder:
+    tags = {OVERRIDES_TAG: json.dumps(list(overrides))}  # the sweep report reads the job back
+    with tracked_run(config.tracking, name, parent_run_id, tags) as recorder:
         if recorder is not None:
             recorder.log_config(to_dict(config))
-            recorder.set_tags({OVERRIDES_TAG: json.dumps(list(overrides))})
         estimator, history = models.fit(estimator, train.X, train.y)
         metrics = assess(
             config, estimator, history, train, test, source, out_dir, recorder, in_sweep

@@ -93,7 +93,7 @@ def check_reachable(tracking, timeout: float = 3.0) -> None:
     except OSError as err:
         raise ConnectionError(
             f"no MLflow tracking server answers at tracking.uri={tracking.uri} ({err}): start "
-            "one (mlflow server --host 127.0.0.1 --port 5000) or use tracking=local"
+            "one (make server, or make server PORT=N) or use tracking=local"
         ) from None
 
 
@@ -180,12 +180,6 @@ class Recorder:
 
     def log_text(self, text: str, name: str) -> None:
         self.client.log_text(self.run_id, text, name)
-
-    def set_tags(self, tags: dict[str, str]) -> None:
-        """Set string tags on the run, in one call."""
-        from mlflow.entities import RunTag
-
-        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
     def log_model(self, estimator, X_train) -> str:
         """The fitted estimator as an MLflow 3 logged model of this run, named ``model``; returns
@@ -372,9 +366,15 @@ def find_finished_run(tracking, digest: str):
     return found[0] if found else None
 
 
-def open_run(tracking, run_name: str, parent_run_id: str | None = None) -> Recorder | None:
-    """Create a RUNNING MLflow run (tagged with the git commit, the DVC experiment name and its
-    parent, if any); ``None`` when tracking is off. End it with :meth:`Recorder.finish`."""
+def open_run(
+    tracking,
+    run_name: str,
+    parent_run_id: str | None = None,
+    extra_tags: dict[str, str] | None = None,
+) -> Recorder | None:
+    """Create a RUNNING MLflow run (tagged with the git commit, the DVC experiment name, its
+    parent, if any, and ``extra_tags``, in the one call that creates it); ``None`` when tracking
+    is off. End it with :meth:`Recorder.finish`."""
     if not tracking.enabled:
         return None
     client, experiment_id = client_for(tracking)
@@ -388,6 +388,7 @@ def open_run(tracking, run_name: str, parent_run_id: str | None = None) -> Recor
         tags["dvc_exp_name"] = exp_name
     if parent_run_id:
         tags["mlflow.parentRunId"] = parent_run_id
+    tags.update(extra_tags or {})
     run = client.create_run(experiment_id, tags=tags, run_name=run_name)
     return Recorder(client, run.info.run_id, experiment_id)
 
@@ -414,14 +415,14 @@ def reopen_run(tracking, run_id: str) -> Recorder | None:
 
 @contextmanager
 def tracked_run(
-    tracking, run_name: str, parent_run_id: str | None = None
+    tracking, run_name: str, parent_run_id: str | None = None, tags: dict[str, str] | None = None
 ) -> Iterator[Recorder | None]:
     """Open an MLflow run for the ``tracking`` config; yields ``None`` when tracking is off.
 
     The run ends FINISHED, or (and the error propagates) KILLED on Ctrl-C or a termination
     signal (see :mod:`ermlab.signals`), FAILED when the body raises anything else.
     """
-    recorder = open_run(tracking, run_name, parent_run_id)
+    recorder = open_run(tracking, run_name, parent_run_id, tags)
     if recorder is None:
         yield None
         return

@@ -63,14 +63,12 @@ class JobComposer:
     def _picks_group(self, override) -> bool:
         """Hydra's own rule (``defaults_list.Overrides``): an override edits the defaults list
         when its key is a config group and its value is not a dict."""
-        return self._group_exists(override.key_or_group) and not isinstance(
-            override.value(), dict
-        )
+        return self._group_exists(override.key_or_group) and not isinstance(override.value(), dict)
 
     def _record_overrides(self, cfg: DictConfig, parsed: list) -> None:
         """What Hydra records in ``hydra.*`` about a job's overrides (its .hydra/overrides.yaml,
         ``hydra.job.override_dirname``), for the whole list, not only the group choices."""
-        from hydra.core.utils import get_overrides_dirname
+        from hydra._internal.config_loader_impl import get_overrides_dirname
 
         task = [o for o in parsed if not o.is_hydra_override()]
         inherited = list(self._master.hydra.overrides.hydra) if self._master is not None else []
@@ -88,6 +86,9 @@ class JobComposer:
             )
         if self._master is not None:
             OmegaConf.copy_cache(from_config=self._master, to_config=cfg)
+            with open_dict(cfg.hydra):
+                # The folder the sweeper claimed for this sweep, not a fresh ${now:...}.
+                cfg.hydra.sweep.dir = self._master.hydra.sweep.dir
 
 
 def launcher_composer(hydra_context, master: DictConfig) -> JobComposer:

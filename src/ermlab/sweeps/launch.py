@@ -1,0 +1,275 @@
+"""How ermlab's Hydra launchers run a sweep's jobs: in this process, in joblib worker
+processes, or on a Ray cluster (``hydra/launcher=serial|joblib|ray``).
+
+All three share one plan (:meth:`SweepLauncher.launch`):
+
+1. compose every job with :class:`~ermlab.sweeps.compose.JobComposer` (once per choice of
+   config groups, not once per job);
+2. run each job through :func:`execute_job`, which first looks for a FINISHED run of the same
+   config (:mod:`ermlab.sweeps.resume`) and reuses it instead of running the job again;
+3. as each job finishes, in the launching process: Hydra's ``on_job_end`` callbacks (the sweep
+   table and its MLflow parent run live there, whichever machine ran the job) and the
+   progress line.
+
+Subclasses only say how a list of jobs is executed (:meth:`SweepLauncher.execute`). The Hydra
+plugin classes that Hydra discovers are thin subclasses in ``hydra_plugins.ermlab_plugin``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hydra.plugins.launcher import Launcher
+from omegaconf import DictConfig, open_dict
+
+from ermlab.sweeps.tracker import PARENT_RUN_ENV
+
+
+@dataclass
+class Job:
+    """One job of a sweep: its index in the sweep, its overrides and its composed config."""
+
+    index: int
+    overrides: list[str]
+    config: DictConfig
+
+
+class SweepLauncher(Launcher):
+    """A Hydra launcher for ermlab's jobs; subclasses implement :meth:`execute`.
+
+    Parameters
+    ----------
+    rerun : run every job, even one whose config already has a FINISHED run in the experiment
+        (``hydra.sweeper.rerun=true``); by default such a job is skipped and its run reused.
+    """
+
+    def __init__(self, rerun: bool = False) -> None:
+        self.rerun = rerun
+        self.config: DictConfig | None = None
+        self.hydra_context = None
+        self.task_function = None
+        self.composer = None
+
+    def setup(self, *, hydra_context, task_function, config: DictConfig) -> None:
+        from ermlab.sweeps.compose import launcher_composer
+
+        self.config = config
+        self.hydra_context = hydra_context
+        self.task_function = task_function
+        self.composer = launcher_composer(hydra_context, config)
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list:
+        """Run the jobs; returns their ``JobReturn`` in the order of ``job_overrides``."""
+        from hydra.core.utils import setup_globals
+
+        from ermlab.sweeps.progress import Progress
+
+        setup_globals()
+        jobs = [self.job(initial_job_idx + i, list(o)) for i, o in enumerate(job_overrides)]
+        Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
+        callbacks = self.hydra_context.callbacks
+        for job in jobs:
+            callbacks.on_job_start(config=job.config, task_function=self.task_function)
+        returns: list = [None] * len(jobs)
+        progress = Progress(len(jobs))
+        for position, job_return in self.execute(jobs):
+            returns[position] = job_return
+            callbacks.on_job_end(config=jobs[position].config, job_return=job_return)
+            progress.job_done(failed=job_failed(job_return))
+        progress.close()
+        return returns
+
+    def job(self, index: int, overrides: list[str]) -> Job:
+        config = self.composer.compose(overrides)
+        with open_dict(config):
+            config.hydra.job.id = f"{config.hydra.job.name}_{index}"
+            config.hydra.job.num = index
+        return Job(index, overrides, config)
+
+    def execute(self, jobs: list[Job]) -> Iterator[tuple[int, Any]]:
+        """Run ``jobs``; yield ``(position in jobs, JobReturn)`` as each one finishes."""
+        raise NotImplementedError
+
+    def worker_arguments(self) -> dict[str, Any]:
+        """What :func:`execute_job` needs in a worker process or on another machine: nothing
+        there inherits this process's state, so the parent run's id, the project root and
+        Hydra's global state travel explicitly."""
+        from hydra.core.singleton import Singleton
+        from hydra.types import HydraContext
+
+        from ermlab.paths import project_root
+
+        env = {"ERMLAB_ROOT": str(project_root())}
+        if PARENT_RUN_ENV in os.environ:
+            env[PARENT_RUN_ENV] = os.environ[PARENT_RUN_ENV]
+        return {
+            # Callbacks stay here (they hold the parent run): launch() calls them.
+            "hydra_context": HydraContext(self.hydra_context.config_loader, _no_callbacks()),
+            "task_function": self.task_function,
+            "singleton_state": Singleton.get_state(),
+            "env": env,
+            "resume": not self.rerun,
+        }
+
+
+def _no_callbacks():
+    from hydra._internal.callbacks import Callbacks
+
+    return Callbacks()
+
+
+def execute_job(
+    job: Job,
+    hydra_context,
+    task_function,
+    singleton_state: dict | None = None,
+    env: dict[str, str] | None = None,
+    resume: bool = True,
+):
+    """Run one job wherever this is called (this process, a worker, a Ray node) and return
+    Hydra's ``JobReturn``; a job whose config already has a FINISHED run is not run again
+    when ``resume`` (see :func:`ermlab.sweeps.resume.reuse_finished_run`)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.singleton import Singleton
+    from hydra.core.utils import run_job, setup_globals
+
+    from ermlab.sweeps.resume import reuse_finished_run
+
+    setup_globals()
+    if singleton_state is not None:
+        Singleton.set_state(singleton_state)
+    os.environ.update(env or {})
+    cwd = job.config.hydra.runtime.cwd
+    if cwd and Path(cwd).is_dir():  # a worker starts elsewhere; relative paths mean the sweep's
+        os.chdir(cwd)
+    HydraConfig.instance().set_config(job.config)
+    if resume and (reused := reuse_finished_run(job.config)) is not None:
+        return reused
+    return run_job(
+        hydra_context=hydra_context,
+        task_function=task_function,
+        config=job.config,
+        job_dir_key="hydra.sweep.dir",
+        job_subdir_key="hydra.sweep.subdir",
+    )
+
+
+def job_failed(job_return) -> bool:
+    """Whether a job raised or returned ermlab's failure record."""
+    from hydra.core.utils import JobStatus
+
+    from ermlab.sweeps.tracker import FAILED
+
+    if job_return.status != JobStatus.COMPLETED:
+        return True
+    value = job_return.return_value
+    return isinstance(value, dict) and FAILED in value
+
+
+class SerialLauncher(SweepLauncher):
+    """The jobs one after another in this process (the default, ``hydra/launcher=serial``)."""
+
+    def execute(self, jobs: list[Job]) -> Iterator[tuple[int, Any]]:
+        from hydra.core.utils import configure_log
+
+        arguments = self.worker_arguments()
+        arguments["singleton_state"] = None  # same process: Hydra's state is already here
+        for position, job in enumerate(jobs):
+            yield position, execute_job(job, **arguments)
+            # A job configures logging to its own folder; the sweep's logging comes back.
+            configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+
+
+class JoblibLauncher(SweepLauncher):
+    """The jobs in ``n_jobs`` worker processes (``hydra/launcher=joblib``, the joblib
+    plugin's config: see :mod:`ermlab.sweeps.sweeper`).
+
+    Parameters
+    ----------
+    n_jobs : worker processes; -1 means one per CPU core.
+    backend : joblib's process backend. ``multiprocessing`` forks workers from this process,
+        which has already imported everything a job needs, so they start in milliseconds;
+        ``loky`` starts fresh interpreters (seconds each), for code that must not be forked.
+    """
+
+    DEFAULT_BACKEND = "multiprocessing"
+
+    def __init__(self, n_jobs: int = -1, backend: str = DEFAULT_BACKEND, rerun: bool = False):
+        super().__init__(rerun)
+        self.n_jobs = n_jobs
+        self.backend = backend
+
+    def execute(self, jobs: list[Job]) -> Iterator[tuple[int, Any]]:
+        from concurrent.futures import as_completed
+
+        from ermlab.tracking import forget_connections_after_fork
+
+        forget_connections_after_fork()
+        arguments = self.worker_arguments()
+        if self.backend == "multiprocessing":
+            arguments["singleton_state"] = None  # a forked worker has Hydra's state already
+        executor = self.executor(min(self.workers(), len(jobs)))
+        try:
+            futures = [executor.submit(_indexed, i, job, arguments) for i, job in enumerate(jobs)]
+            for future in as_completed(futures):  # as they finish, for the progress line
+                yield future.result()
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def workers(self) -> int:
+        return os.cpu_count() or 1 if self.n_jobs == -1 else self.n_jobs
+
+    def executor(self, workers: int):
+        """A process pool of ``workers``: forked, or joblib's loky (fresh interpreters)."""
+        if self.backend == "loky":
+            from joblib.externals.loky import get_reusable_executor
+
+            return get_reusable_executor(max_workers=workers)
+        if self.backend == "multiprocessing":
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        raise ValueError(
+            f"hydra.launcher.backend={self.backend} is not allowed: multiprocessing or loky"
+        )
+
+
+def _indexed(position: int, job: Job, arguments: dict[str, Any]) -> tuple[int, Any]:
+    return position, execute_job(job, **arguments)
+
+
+class RayLauncher(SweepLauncher):
+    """The jobs as Ray tasks on a Ray cluster (``hydra/launcher=ray``).
+
+    Parameters
+    ----------
+    address : the cluster to join (``ray.init(address=...)``): ``host:port`` of its head,
+        ``auto`` for the one started on this machine, None for a private one-machine cluster.
+    num_cpus : CPU cores Ray reserves for each job.
+
+    Workers on other machines cannot write to this machine's SQLite file: give them a
+    tracking server (``tracking=server``).
+    """
+
+    def __init__(
+        self, address: str | None = None, num_cpus: float = 1, rerun: bool = False
+    ) -> None:
+        super().__init__(rerun)
+        self.address = address
+        self.num_cpus = num_cpus
+
+    def execute(self, jobs: list[Job]) -> Iterator[tuple[int, Any]]:
+        import ray
+
+        ray.init(address=self.address, ignore_reinit_error=True, log_to_driver=False)
+        remote = ray.remote(num_cpus=self.num_cpus)(_indexed)
+        shared = ray.put(self.worker_arguments())
+        pending = [remote.remote(i, job, shared) for i, job in enumerate(jobs)]
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(done[0])

@@ -1,0 +1,43 @@
+"""Resuming a sweep: a job whose resolved config already has a FINISHED run in the experiment
+is not run again; its run and metrics are reused.
+
+The identity of a config is :func:`ermlab.tracking.config_hash`, the tag every run carries, so
+a job killed half-way (its run FAILED or still RUNNING) runs again, and a changed value, seed
+or code default makes a new hash and a new run.
+"""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig
+
+REUSED = "reused_run"  # the key a reused job's return value carries, with the reused run id
+
+
+def reuse_finished_run(job_config: DictConfig):
+    """A completed Hydra ``JobReturn`` carrying the metrics of the FINISHED run that has this
+    job's config hash (and :data:`REUSED`: that run's id), or None when there is none, when
+    tracking is off, or when the config does not validate (the job then runs, and says why)."""
+    from hydra.core.utils import JobReturn, JobStatus
+    from omegaconf import OmegaConf
+
+    from ermlab.config import ConfigError, to_dict, validate
+    from ermlab.tracking import config_hash, find_finished_run
+
+    task_config = OmegaConf.masked_copy(job_config, [k for k in job_config if k != "hydra"])
+    try:
+        config = validate(task_config)
+    except ConfigError:
+        return None
+    if not config.tracking.enabled:
+        return None
+    found = find_finished_run(config.tracking, config_hash(to_dict(config)))
+    if found is None:
+        return None
+    return JobReturn(
+        overrides=list(job_config.hydra.overrides.task),
+        cfg=task_config,
+        hydra_cfg=job_config,
+        task_name=job_config.hydra.job.name,
+        status=JobStatus.COMPLETED,
+        _return_value={**found.data.metrics, REUSED: found.info.run_id},
+    )

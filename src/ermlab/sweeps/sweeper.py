@@ -1,0 +1,93 @@
+"""ermlab's Hydra sweeper (``hydra/sweeper=ermlab``, the default in ``conf/config.yaml``).
+
+Hydra's basic sweeper (the same grammar, the same job list), with three changes:
+
+- each sweep claims a folder of its own (:func:`claim_folder`): two sweeps started in the
+  same second never share one;
+- the jobs run on ermlab's launchers (:mod:`ermlab.sweeps.launch`): Hydra's ``basic``
+  launcher config runs on :class:`~ermlab.sweeps.launch.SerialLauncher`, the joblib
+  plugin's (``hydra/launcher=joblib``, its ``n_jobs`` and ``backend``) on
+  :class:`~ermlab.sweeps.launch.JoblibLauncher`: the same processes, plus cached composition,
+  resume and the progress line;
+- resume: a job whose config already has a FINISHED run is reused unless ``rerun``
+  (``hydra.sweeper.rerun=true``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from omegaconf import DictConfig, open_dict
+
+from ermlab.sweeps import launch
+
+# Hydra's launcher configs that ermlab runs on its own launchers (see the module docstring).
+STOCK_LAUNCHERS = {
+    "hydra._internal.core_plugins.basic_launcher.BasicLauncher": "serial",
+    "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher": "joblib",
+}
+
+
+class SweepFolderSweeper(BasicSweeper):
+    """Hydra's ``BasicSweeper`` with a collision-free ``hydra.sweep.dir``, ermlab's launchers
+    and resume; ``rerun=True`` runs every job even if its config has a FINISHED run."""
+
+    def __init__(self, max_batch_size: int | None = None, params=None, rerun: bool = False):
+        super().__init__(max_batch_size=max_batch_size, params=params)
+        self.rerun = rerun
+
+    def setup(self, *, hydra_context, task_function, config: DictConfig) -> None:
+        super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
+        replacement = ermlab_launcher(config.hydra.launcher)
+        if replacement is not None:
+            replacement.setup(
+                hydra_context=hydra_context, task_function=task_function, config=config
+            )
+            self.launcher = replacement
+        if isinstance(self.launcher, launch.SweepLauncher):
+            self.launcher.rerun = self.rerun
+
+    def sweep(self, arguments: list[str]):
+        folder = claim_folder(Path(str(self.config.hydra.sweep.dir)))
+        with open_dict(self.config):
+            self.config.hydra.sweep.dir = str(folder)
+        return super().sweep(arguments)
+
+    def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
+        composer = getattr(self.launcher, "composer", None)
+        if composer is None:  # a launcher that is not ermlab's: Hydra's own check
+            super().validate_batch_is_legal(batch)
+            return
+        for overrides in batch:
+            composer.compose(list(overrides))
+
+
+def ermlab_launcher(launcher_config: DictConfig) -> launch.SweepLauncher | None:
+    """ermlab's launcher for one of Hydra's stock launcher configs, or None for any other."""
+    kind = STOCK_LAUNCHERS.get(launcher_config.get("_target_"))
+    if kind == "serial":
+        return launch.SerialLauncher()
+    if kind == "joblib":
+        backend = launcher_config.get("backend") or launch.JoblibLauncher.DEFAULT_BACKEND
+        return launch.JoblibLauncher(n_jobs=launcher_config.get("n_jobs", -1), backend=backend)
+    return None
+
+
+def claim_folder(wanted: Path) -> Path:
+    """Create and return ``wanted`` as an absolute path, or, if it exists already (another
+    sweep started in the same second, or an earlier one named it), ``wanted-2``, ``wanted-3``,
+    ...: the first that did not exist. ``mkdir`` without ``exist_ok`` is atomic, so two sweeps
+    racing for one name never both get it."""
+    wanted = wanted.absolute()
+    wanted.parent.mkdir(parents=True, exist_ok=True)
+    for n in itertools.count(1):
+        candidate = wanted if n == 1 else wanted.with_name(f"{wanted.name}-{n}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise AssertionError("unreachable")
