@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -35,14 +34,10 @@ def test_notebook_executes_top_to_bottom(path: Path, tmp_path: Path, monkeypatch
     monkeypatch.setenv("ERMLAB_ROOT", str(tmp_path))
     notebook = nbformat.read(path, as_version=4)
     # "python3" is the kernel ipykernel provides for the interpreter running the tests (this
-    # venv's), found without any installed kernelspec; a fresh kernel process per notebook.
-    client = NotebookClient(
-        notebook,
-        kernel_name="python3",
-        timeout=600,
-        resources={"metadata": {"path": str(tmp_path)}},
-        env={**os.environ},
-    )
+    # venv's), found without any installed kernelspec; a fresh kernel process per notebook,
+    # started in tmp_path with this environment (ERMLAB_ROOT).
+    where = {"metadata": {"path": str(tmp_path)}}
+    client = NotebookClient(notebook, kernel_name="python3", timeout=600, resources=where)
     client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
     executed = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert all(cell.execution_count for cell in executed)
