@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.servers import team_server  # noqa: F401  (a fixture for any test)
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
