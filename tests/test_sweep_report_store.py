@@ -1,0 +1,96 @@
+"""Reading a sweep back from an MLflow store: children, reused runs of a resumed sweep, failed
+jobs with and without a run, and any runs by experiment and filter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ermlab.sweeps.store import (
+    FAILED_JOBS,
+    OVERRIDES_TAG,
+    PARENT_TAG,
+    REUSED_RUNS,
+    StoreError,
+    load_runs,
+    load_sweep,
+    sweep_params,
+)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite store for the module (creating one costs seconds); one experiment a test."""
+    return tmp_path_factory.mktemp("store")
+
+
+def _client(folder: Path, name: str):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{folder / 'mlflow.db'}")
+    experiment = client.create_experiment(name, (folder / "mlartifacts").as_uri())
+    return client, experiment
+
+
+def _job(client, experiment, overrides, parent=None, status="FINISHED", mse=1.0):
+    tags = {OVERRIDES_TAG: json.dumps(overrides)}
+    if parent:
+        tags[PARENT_TAG] = parent
+    run = client.create_run(experiment, tags=tags).info.run_id
+    for override in overrides:
+        key, value = override.split("=")
+        client.log_param(run, key, value)
+    client.log_metric(run, "risk/test/mse", mse)
+    client.set_terminated(run, status)
+    return run
+
+
+def test_a_sweep_is_its_children_its_reused_runs_and_its_failed_jobs(store: Path):
+    client, experiment = _client(store, "sweep")
+    old_parent = client.create_run(experiment).info.run_id
+    reused = _job(client, experiment, ["model.degree=1", "seed=0"], old_parent, mse=3.0)
+    _job(client, experiment, ["model.degree=1", "seed=1"], old_parent, mse=99.0)  # not reused
+
+    command = ["model.degree=1,2", "seed=0,1", "tracking=local"]
+    parent = client.create_run(experiment).info.run_id
+    for key, value in sweep_params(command).items():
+        client.log_param(parent, key, value)
+    assert json.loads(sweep_params(command)["sweep.keys"]) == ["model.degree", "seed"]
+    _job(client, experiment, ["model.degree=1", "seed=1"], parent, mse=5.0)
+    _job(client, experiment, ["model.degree=2", "seed=0"], parent, status="FAILED")
+    client.log_text(parent, json.dumps([reused]), REUSED_RUNS)
+    failures = [
+        {"overrides": ["model.degree=2", "seed=0"], "reason": "ValueError: diverged"},
+        {"overrides": ["model.degree=2", "seed=1"], "reason": "ConfigError: refused"},
+    ]
+    client.log_text(parent, json.dumps(failures), FAILED_JOBS)
+
+    sweep = load_sweep(client, parent)
+    assert sweep.swept == ["model.degree", "seed"]
+    got = [(r.overrides, r.status, r.reason, r.metrics.get("risk/test/mse")) for r in sweep.records]
+    assert got == [
+        ("model.degree=1 seed=0", "ok", "", 3.0),  # the reused run of the older sweep
+        ("model.degree=1 seed=1", "ok", "", 5.0),
+        ("model.degree=2 seed=0", "failed", "ValueError: diverged", None),  # its run FAILED
+        ("model.degree=2 seed=1", "failed", "ConfigError: refused", None),  # no run at all
+    ]
+    assert sweep.records[0].run_id == reused and sweep.records[3].run_id == ""
+    assert sweep.records[0].predictions() is None  # no decomposition artifact logged
+
+
+def test_runs_by_experiment_and_filter_are_swept_over_what_differs(store: Path):
+    client, experiment = _client(store, "e")
+    for seed in range(3):
+        _job(client, experiment, ["model=knn", f"seed={seed}"], mse=float(seed))
+    _job(client, experiment, ["model=ols", "seed=0"], mse=7.0)
+    sweep = load_runs(client, "e", "params.model = 'knn'")
+    assert sweep.swept == ["seed"] and len(sweep.records) == 3
+    assert load_runs(client, "e").swept == ["model", "seed"]
+    with pytest.raises(StoreError, match="no runs in experiment 'e' match"):
+        load_runs(client, "e", "params.model = 'tree'")
+    with pytest.raises(StoreError, match="no MLflow experiment 'nope'"):
+        load_runs(client, "nope")
+    with pytest.raises(StoreError, match="not a sweep's parent run"):
+        load_sweep(client, sweep.records[0].run_id)
