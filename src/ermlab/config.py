@@ -295,14 +295,16 @@ class CsvDataConfig:
 @dataclass
 class NistDataConfig:
     """A NIST StRD linear-regression file: ``name`` (a file in data/nist/, e.g. Norris) or
-    ``path`` (any file of the suite). The design follows the file's model (polynomial degree,
-    intercept or not)."""
+    ``path`` (any file of the suite; a path given wins over the name, which then reads
+    null). The design follows the file's model (polynomial degree, intercept or not)."""
 
     kind: str = "nist"
     name: str | None = "Norris"
     path: str | None = None
 
     def __post_init__(self) -> None:
+        if self.path is not None:
+            self.name = None  # data=nist data.path=F: the default name must not stand in F's way
         _require(
             (self.name is None) != (self.path is None),
             "data.name",
@@ -475,7 +477,10 @@ class Config:
     plots: bool | None = None
 
     def __post_init__(self) -> None:
+        from ermlab.sizes import check_sizes
+
         _require(self.seed >= 0, "seed", self.seed, "an integer >= 0")
+        check_sizes(self.data, self.split)  # refused before anything is allocated
 
 
 DATA_SCHEMAS: dict[str, type] = {

@@ -11,6 +11,7 @@ cross-entropy (when the estimator has ``predict_proba``) and accuracy.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -54,7 +55,13 @@ def population_risks(
     task = source.task
     totals: dict[str, float] = {}
     count, main_sum, main_sq = 0, 0.0, 0.0
-    for X, y in source.sample_chunks(n, rng(seed, "population"), POPULATION_CHUNK):
+    chunks = source.sample_chunks(n, rng(seed, "population"), POPULATION_CHUNK)
+    if n > POPULATION_CHUNK and sys.stderr.isatty():  # minutes for 10^9 points: show them
+        from tqdm import tqdm
+
+        total = -(-n // POPULATION_CHUNK)
+        chunks = tqdm(chunks, total=total, desc="population risk", unit="M points", leave=False)
+    for X, y in chunks:
         for loss, value in risks(estimator, X, y, task, noise_var).items():
             totals[loss] = totals.get(loss, 0.0) + value * len(y)
         point = pointwise_main_loss(estimator, X, y, task)
