@@ -96,9 +96,10 @@ def test_sweep_returns_the_commands_report_tables(project: Path):
     import pandas as pd
 
     overrides = ["data=women", "split=none", "model=ols,sklearn_linear", "seed=0,1"]
-    tracked = [f"tracking.uri=sqlite:///{project / 'store.db'}"]
-    run_cmd(["ermlab", "-m", *overrides, *tracked, "hydra.sweep.dir=cli"], project)
-    result = ermlab.sweep(*overrides, *tracked, sweep_dir=project / "api")
+    # One store each: a sweep reuses the FINISHED runs of its configs found in its store.
+    store = "tracking.uri=sqlite:///{}".format
+    run_cmd(["ermlab", "-m", *overrides, store(project / "cli.db"), "hydra.sweep.dir=cli"], project)
+    result = ermlab.sweep(*overrides, store(project / "api.db"), sweep_dir=project / "api")
     for table, name in ((result.jobs, "jobs.csv"), (result.summary, "summary.csv")):
         expected = pd.read_csv(project / "cli" / name)
         assert list(table.columns) == list(expected.columns)
@@ -106,6 +107,8 @@ def test_sweep_returns_the_commands_report_tables(project: Path):
         same = [c for c in expected.columns if c != "run_id"]
         pd.testing.assert_frame_equal(table[same], expected[same])
     assert len(result.jobs) == 4 and result.failed == 0
+    cli_runs = set(pd.read_csv(project / "cli" / "jobs.csv")["run_id"])
+    assert not cli_runs & set(result.jobs["run_id"])  # every job ran again, none reused
     assert set(result.summary["model"]) == {"ols", "sklearn_linear"}
     assert (result.summary["n_seeds"] == 2).all()
 
