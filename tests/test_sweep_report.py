@@ -163,3 +163,19 @@ def test_tracking_off_builds_the_report_from_the_jobs_return_values(tmp_path: Pa
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert summary["risk/test/mse/mean"].item() == pytest.approx(2.0)
     assert "2 ± 0.58" in table
+
+
+def test_runs_predicting_at_different_points_get_no_decomposition():
+    gen = np.random.default_rng(2)
+    pairs = [np.stack([b, b]) for b in gen.normal(size=(3, 10))]  # a different f* each
+    records = [
+        JobRecord(
+            {"seed": str(s)},
+            metrics={"risk/test/mse": 1.0, "risk/bayes/mse": 0.09},
+            predictions=lambda p=pair: p,
+        )
+        for s, pair in enumerate(pairs)
+    ]
+    report = summarize(records, ["seed"])
+    assert report.summary[0].get("bias2") is None
+    assert any("not at the same points" in note for note in report.notes)

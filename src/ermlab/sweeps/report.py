@@ -150,6 +150,7 @@ class _Group:
         self.metrics: dict[str, list[float]] = {}
         self.decomposition = Decomposition()
         self.missing_predictions = 0
+        self.mismatched = False
         self.population_se2: list[float] = []
 
     def add(self, record: JobRecord) -> None:
@@ -161,8 +162,11 @@ class _Group:
         predictions = record.predictions() if record.predictions is not None else None
         if predictions is None:
             self.missing_predictions += 1
-        else:
-            self.decomposition.add(predictions)
+        elif not self.mismatched:
+            try:
+                self.decomposition.add(predictions)
+            except ValueError:  # another source or other points: no common f*
+                self.mismatched = True
 
     def why_no_decomposition(self) -> str | None:
         """Why this configuration has no bias–variance split, or ``None`` when it has one."""
@@ -174,6 +178,8 @@ class _Group:
             return "real data: no Bayes predictor f*, so no bias or noise to measure"
         if self.n_ok < 2:
             return "one seed: the decomposition needs at least 2 seeds of a configuration"
+        if self.mismatched:
+            return "the runs' predictions are not at the same points with the same f*"
         if self.missing_predictions:
             return (
                 "some runs have no decomposition/predictions.npy (tracking was off, or the runs "
