@@ -1,5 +1,5 @@
-"""The Hydra callback around a multirun: one MLflow parent run, one child run per job, and a
-results table at the end.
+"""The Hydra callback around a multirun: one MLflow parent run, one child run per job, and the
+sweep report at the end (:mod:`ermlab.sweeps.sweep_report`).
 
 Hydra calls :class:`SweepTracker` (``hydra.callbacks.sweep_tracker`` in ``conf/config.yaml``) in
 the process that launches the jobs; each job finds its parent's run id in
