@@ -1,80 +1,129 @@
-"""A tracking server is a config switch: `tracking=server` logs to it, with no code change."""
+"""The team server (PostgreSQL + MLflow, artifacts proxied): a single run, a DVC stage run, a
+parallel sweep and a copied local store all log to it, and everything reads back through it."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
+import csv
+import io
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from tests.conftest import REPO, run_cmd
 
 from ermlab.config import compose, validate
 from ermlab.pipeline import run
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def mlflow_server(tmp_path: Path):
-    """An MLflow tracking server on 127.0.0.1, stopped after the test."""
-    port = _free_port()
-    mlflow = Path(sys.executable).parent / "mlflow"
-    proc = subprocess.Popen(
-        [
-            str(mlflow),
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{tmp_path / 'server.db'}",
-            "--artifacts-destination",
-            str(tmp_path / "artifacts"),
-            "--workers",
-            "1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"mlflow server did not start on {url}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-@pytest.mark.slow
-def test_tracking_server_is_a_config_switch(mlflow_server: str, tmp_path: Path):
+def _client(url: str):
     from mlflow.tracking import MlflowClient
 
-    config = validate(
-        compose(["tracking=server", f"tracking.uri={mlflow_server}", "model=sklearn_linear"])
+    return MlflowClient(tracking_uri=url)
+
+
+def _runs(url: str, experiment: str) -> list:
+    client = _client(url)
+    found = client.get_experiment_by_name(experiment)
+    assert found is not None, f"no experiment {experiment} on {url}"
+    assert found.tags["mlflow.experimentKind"] == "custom_model_development"
+    return client.search_runs([found.experiment_id])
+
+
+def _text(url: str, run_id: str, path: str, tmp_path: Path) -> str:
+    return Path(_client(url).download_artifacts(run_id, path, str(tmp_path))).read_text()
+
+
+def test_a_single_run_logs_params_metrics_plots_and_a_loadable_model(
+    team_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import mlflow.sklearn
+
+    overrides = ["model=ridge", "data.n_train=60"]
+    server = [f"tracking.uri={team_server}", "tracking.experiment=single"]
+    run_cmd(
+        ["ermlab", "tracking=server", *server, *overrides, f"hydra.run.dir={tmp_path / 'out'}"],
+        tmp_path,
+        ERMLAB_ROOT=str(REPO),
     )
-    result = run(config, tmp_path / "out")
-    recorded = MlflowClient(tracking_uri=mlflow_server).get_run(result.run_id)
+    (recorded,) = _runs(team_server, "single")
     assert recorded.info.status == "FINISHED"
-    assert recorded.data.metrics["risk/bayes/mse"] == 64.0
-    assert recorded.data.params["tracking.uri"] == mlflow_server
+    assert recorded.info.run_name == "linear/Ridge/n=60/seed=0"
+    assert recorded.data.params["data.n_train"] == "60"
+    written = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert recorded.data.metrics["risk/test/mse"] == written["risk"]["test"]["mse"]
+    client = _client(team_server)
+    fit = client.download_artifacts(recorded.info.run_id, "plots/fit.png", str(tmp_path))
+    assert Path(fit).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert Path(fit).stat().st_size == (tmp_path / "out" / "plots" / "fit.png").stat().st_size
+
+    # The model, read back through the server, predicts as a fresh fit of the same config.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", team_server)
+    model = mlflow.sklearn.load_model(f"runs:/{recorded.info.run_id}/model")
+    refit = run(validate(compose([*overrides, "tracking=off"])), tmp_path / "refit").estimator
+    x = np.array([[150.0], [170.0], [190.0]])
+    np.testing.assert_array_equal(model.predict(x), refit.predict(x))
+
+
+def test_a_dvc_stage_run_logs_to_the_server(team_server: str, project: Path):
+    server = ["tracking=server", f"tracking.uri={team_server}", "tracking.experiment=dvc"]
+    run_cmd(["ermlab-stage", "params", *server], project)
+    run_cmd(["dvc", "repro"], project)
+    (recorded,) = _runs(team_server, "dvc")
+    written = json.loads((project / "results" / "metrics.json").read_text())
+    assert recorded.info.status == "FINISHED"
+    assert recorded.data.metrics["risk/train/mse"] == written["risk"]["train"]["mse"]
+    listed = {a.path for a in _client(team_server).list_artifacts(recorded.info.run_id, "plots")}
+    assert "plots/fit.png" in listed
+    assert recorded.outputs.model_outputs, "the DVC path logs its model too"
+
+
+def test_a_parallel_sweep_logs_children_and_its_report(team_server: str, tmp_path: Path):
+    server = [f"tracking.uri={team_server}", "tracking.experiment=sweep"]
+    run_cmd(
+        [
+            "ermlab",
+            "-m",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            "model=ols,ridge",
+            "seed=0,1",
+            "tracking=server",
+            *server,
+            f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        ],
+        tmp_path,
+        ERMLAB_ROOT=str(REPO),
+    )
+    runs = _runs(team_server, "sweep")
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert parent.info.run_name == "sweep: model × seed" and len(children) == 4
+    assert all(r.info.status == "FINISHED" for r in runs)
+    report = _text(team_server, parent.info.run_id, "report.html", tmp_path)
+    assert "sweep: model × seed" in report
+    # The report's job table (read back through the server) holds each child's own risk.
+    jobs = list(
+        csv.DictReader(io.StringIO(_text(team_server, parent.info.run_id, "jobs.csv", tmp_path)))
+    )
+    assert len(jobs) == 4
+    column = next(k for k in jobs[0] if "test" in k and "mse" in k)
+    assert sorted(float(j[column]) for j in jobs) == pytest.approx(
+        sorted(c.data.metrics["risk/test/mse"] for c in children), rel=1e-12
+    )
+
+
+def test_a_local_store_is_copied_to_the_server_once(team_server: str, tmp_path: Path):
+    local = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = run(
+        validate(compose([f"tracking.uri={local}", "tracking.experiment=shared"])), tmp_path / "o"
+    )
+    first = run_cmd(["ermlab-sync", "--from", local, "--to", team_server], tmp_path)
+    assert "1 runs copied, 0 already there" in first.stdout
+    second = run_cmd(["ermlab-sync", "--from", local, "--to", team_server], tmp_path)
+    assert "0 runs copied, 1 already there" in second.stdout
+    (copy,) = _runs(team_server, "shared")
+    assert copy.data.tags["ermlab.copied_from"] == result.run_id
+    assert copy.data.metrics == _client(local).get_run(result.run_id).data.metrics
