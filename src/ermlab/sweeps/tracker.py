@@ -14,7 +14,7 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
-from ermlab.errors import EXIT_USER_ERROR
+from ermlab.errors import EXIT_USER_ERROR, user_message
 
 PARENT_RUN_ENV = "ERMLAB_PARENT_RUN_ID"
 FAILED = "failed"  # the key a failed sweep job returns, with its one-line error
@@ -66,14 +66,25 @@ class SweepTracker(Callback):
         from ermlab.sweeps.sweep_report import finish_sweep
 
         folder = Path(str(config.hydra.sweep.dir))
+        table, written = None, False
         try:
             overrides = list(config.hydra.overrides.task)
             table, _ = finish_sweep(self.parent, overrides, self.returns, folder)
-        except Exception as err:  # the jobs' runs are safe in the store: rebuild with ermlab-report
-            self._finish("FAILED")
-            raise RuntimeError(f"the sweep report could not be written to {folder}: {err}") from err
+            written = True
+        except Exception as err:  # Hydra would only warn: say it in one line, exit 2
+            if os.environ.get("ERMLAB_DEBUG"):
+                import traceback
+
+                traceback.print_exc()
+            print(
+                f"ermlab: error: the sweep report could not be written to {folder}: "
+                f"{user_message(err)} (the runs are in the store: rebuild it with ermlab-report)",
+                file=sys.stderr,
+            )
+            self.failed = True
         print(table if table is not None else sweep_table(self.rows))
-        print(f"sweep report: {folder / 'report.html'}")
+        if written:
+            print(f"sweep report: {folder / 'report.html'}")
         self._finish("FAILED" if self.failed else "FINISHED")
         if self.failed:
             sys.exit(EXIT_USER_ERROR)
