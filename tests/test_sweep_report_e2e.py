@@ -30,7 +30,8 @@ def test_a_sweep_writes_its_report_and_ermlab_report_rebuilds_it_identically(tmp
     assert proc.returncode == 2, proc.stderr
     # The console ends with the summary table (means ± SE), one row per configuration.
     table = proc.stdout[proc.stdout.rindex("model.n_neighbors  n_seeds") :].splitlines()
-    assert len(table) == 2 + 3 + 1 and "±" in table[2] and table[-1].endswith("report.html")
+    assert len(table) == 2 + 3 + 1 and "±" in table[2]
+    assert table[-1].startswith(f"sweep report: {folder / 'report.html'} (MLflow parent run ")
 
     jobs = pd.read_csv(folder / "jobs.csv")
     assert sorted(jobs.status) == ["failed"] * 2 + ["ok"] * 4
@@ -45,6 +46,7 @@ def test_a_sweep_writes_its_report_and_ermlab_report_rebuilds_it_identically(tmp
     experiment = client.get_experiment_by_name("report")
     (parent,) = client.search_runs([experiment.experiment_id], "params.`sweep.keys` != ''")
     assert parent.info.status == "FAILED"
+    assert table[-1].endswith(f"(MLflow parent run {parent.info.run_id})")
     assert json.loads(parent.data.params["sweep.keys"]) == ["model.n_neighbors", "seed"]
     assert parent.data.params["sweep.values.model.n_neighbors"] == "1,3,20"
     assert parent.data.params["split.kind"] == "fixed_design"  # the base config

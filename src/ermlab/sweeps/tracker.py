@@ -84,7 +84,8 @@ class SweepTracker(Callback):
             self.failed = True
         print(table if table is not None else sweep_table(self.rows))
         if written:
-            print(f"sweep report: {folder / 'report.html'}")
+            parent = f" (MLflow parent run {self.parent.run_id})" if self.parent else ""
+            print(f"sweep report: {folder / 'report.html'}{parent}")
         self._finish("FAILED" if self.failed else "FINISHED")
         if self.failed:
             sys.exit(EXIT_USER_ERROR)
