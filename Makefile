@@ -46,6 +46,7 @@ test-fast: $(STAMP) data
 
 ## ui: browse the MLflow runs of this project on http://127.0.0.1:$(PORT)
 ui: $(STAMP)
+	@echo "MLflow UI on http://127.0.0.1:$(PORT): choose 'Model training' at the top left once"
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port $(PORT)
 
 ## server: a team tracking server on http://127.0.0.1:$(PORT): PostgreSQL (cluster in .ermlab/)
@@ -64,7 +65,7 @@ STUDIES := $(notdir $(patsubst %/dvc.yaml,%,$(wildcard pipelines/*/dvc.yaml)))
 reproduce: $(STAMP) data
 	@status=0; for study in $(STUDIES); do \
 	  echo "== $$study"; \
-	  $(BIN)/ermlab-study $$study params && $(BIN)/dvc repro pipelines/$$study/dvc.yaml \
+	  $(BIN)/ermlab-study $$study params && (cd pipelines/$$study && $(BIN)/dvc repro) \
 	    || status=1; \
 	done; \
 	$(BIN)/ermlab-study summary || status=1; exit $$status
@@ -74,6 +75,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ols.py
 	$(BIN)/python benchmarks/bench_torch_loop.py
 	$(BIN)/python benchmarks/bench_scale.py
+	$(BIN)/python benchmarks/bench_model_logging.py
 	$(BIN)/python benchmarks/bench_report.py
 
 lint: $(STAMP)

@@ -35,8 +35,9 @@ def validation_jobs(argv: list[str]) -> list[list[str]]:
     parser = OverridesParser.create()
     try:
         parsed = parser.parse_overrides(tokens)
-    except Exception as err:  # Hydra's grammar errors carry the offending override
-        raise ConfigError(" ".join(str(err).split())) from None
+    except Exception as err:  # a grammar error: name the override it is about
+        bad = next((t for t in tokens if not _parses(parser, t)), " ".join(tokens))
+        raise ConfigError(f"{bad}: {' '.join(str(err).split())}") from None
     parsed = [o for o in parsed if not o.is_hydra_override()]
     choices = [
         [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()]
@@ -49,6 +50,14 @@ def validation_jobs(argv: list[str]) -> list[list[str]]:
     for i, values in enumerate(choices):
         jobs += [[*base[:i], value, *base[i + 1 :]] for value in values[1:]]
     return jobs
+
+
+def _parses(parser, token: str) -> bool:
+    try:
+        parser.parse_overrides([token])
+    except Exception:
+        return False
+    return True
 
 
 def prevalidate(argv: list[str]) -> int:
