@@ -3,9 +3,10 @@
 - ``risk_vs_<key>.png`` for every numeric swept key: mean risk ± SE of the main loss against
   the key for the empirical (train), test and population risk, the Bayes risk as a horizontal
   floor; one colour per value of the other swept keys. Log x-axis when the values span two
-  decades or more; log y-axis when the test and population risks do (a training risk far below
-  them, an interpolating fit's, is then out of view). Sweeping ``data.n_train`` gives the
-  learning curve, a degree or a penalty the complexity curve.
+  decades or more (symmetric-log when they start at 0, as a penalty sweep does); log y-axis
+  when the test and population risks do (a training risk far below them, an interpolating
+  fit's, is then out of view). Sweeping ``data.n_train`` gives the learning curve, a degree or
+  a penalty the complexity curve.
 - ``risks.png`` when no swept key is numeric: a dot plot, one row per configuration.
 - ``decomposition_vs_<key>.png``: bias², variance and noise against each numeric key.
 """
@@ -73,6 +74,11 @@ def _log_scale(values: list[float]) -> bool:
 def _finish_axes(ax, xs: list[float], ys: list[float], xlabel: str, ylabel: str, n_lines: int):
     if _log_scale(xs):
         ax.set_xscale("log")
+    elif xs and min(xs) == 0 and _log_scale([x for x in xs if x > 0]):
+        # a penalty swept from 0 (alpha=0,0.001,...,10): linear up to the smallest positive value
+        smallest = min(x for x in xs if x > 0)
+        ax.set_xscale("symlog", linthresh=smallest)
+        ax.set_xlim(left=-0.2 * smallest, right=2 * max(xs))
     if _log_scale(ys):
         ax.set_yscale("log")
         ax.set_ylim(bottom=min(ys) / 3)  # an interpolating fit's ~0 training risk falls below
