@@ -32,7 +32,7 @@ def test_the_name_says_the_data_model_size_and_seed_not_the_experiment_label():
 
 def test_overrides_beyond_the_named_keys_tell_two_runs_apart():
     low = _name("model=ridge", "model.alpha=0.1", "tracking=off", "hydra.job.chdir=false")
-    high = _name("model=ridge", "model.alpha=1000", "tracking=off", "name=demo")
+    high = _name("model=ridge", "++model.alpha=1000", "tracking=off", "name=demo")
     assert low == "linear/Ridge/n=100/seed=0/model.alpha=0.1"
     assert high == "linear/Ridge/n=100/seed=0/model.alpha=1000"
 

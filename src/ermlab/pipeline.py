@@ -112,6 +112,7 @@ def run_name(config: Config, train: Dataset, overrides: Sequence[str] = ()) -> s
     family, the file: ``galton.csv``, ``nist/Norris``); never the configured ``name``, which
     only labels the experiment.
     """
+    overrides = [o.lstrip("+") for o in overrides]  # a sweep may pass ++key=value
     chosen = [o.split("=", 1)[1] for o in overrides if o.split("=", 1)[0] == "data"]
     source = chosen[-1] if chosen and chosen[-1] != config.data.kind else train.source
     parts = [source, models.describe(config.model), f"n={len(train)}", f"seed={config.seed}"]

@@ -129,13 +129,15 @@ class Recorder:
         self.run_id = run_id
         self._experiment_id = experiment_id
 
-    def log_params(self, params: dict[str, Any]) -> None:
+    def log_params(self, params: dict[str, Any], tags: list | None = None) -> None:
+        """Params (and ``tags``, ``mlflow.entities.RunTag``, in the same first batch)."""
         from mlflow.entities import Param
 
         items = [Param(k, str(v)[:MAX_PARAM_LENGTH]) for k, v in sorted(params.items())]
-        for start in range(0, len(items), MAX_PARAMS_PER_BATCH):
+        first_tags = list(tags or [])
+        for start in range(0, max(len(items), 1), MAX_PARAMS_PER_BATCH):
             batch = items[start : start + MAX_PARAMS_PER_BATCH]
-            self.client.log_batch(self.run_id, params=batch)
+            self.client.log_batch(self.run_id, params=batch, tags=first_tags if start == 0 else [])
 
     def log_config(self, config: dict[str, Any]) -> None:
         """The resolved config: flattened as params, whole as ``config.yaml``, and its
@@ -145,8 +147,7 @@ class Recorder:
 
         from ermlab.config import flatten
 
-        self.log_params(flatten(config))
-        self.client.log_batch(self.run_id, tags=[RunTag(CONFIG_HASH_TAG, config_hash(config))])
+        self.log_params(flatten(config), [RunTag(CONFIG_HASH_TAG, config_hash(config))])
         self.log_text(yaml.safe_dump(config, sort_keys=False), "config.yaml")
 
     def log_metrics(
