@@ -12,8 +12,12 @@ defaults list (``defaults: [/schema/data/linear@_here_, _self_]``).
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import json
 import math
 import numbers
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -558,6 +562,9 @@ def validate(cfg: DictConfig | dict, sections: tuple[str, ...] | None = None) ->
     from omegaconf.errors import OmegaConfBaseException
 
     plain = cfg if isinstance(cfg, dict) else OmegaConf.to_container(cfg, resolve=True)
+    key = json.dumps([plain, sections], sort_keys=True, default=repr)
+    if key in _VALIDATED:
+        return copy.deepcopy(_VALIDATED[key])
     wanted = sections or tuple(plain)
     try:
         node: dict[str, Any] = {}
@@ -589,9 +596,22 @@ def validate(cfg: DictConfig | dict, sections: tuple[str, ...] | None = None) ->
             if key not in node:
                 schema[key] = None
         merged = OmegaConf.merge(schema, node)
-        return OmegaConf.to_object(merged)
+        return _remember(key, OmegaConf.to_object(merged))
     except OmegaConfBaseException as err:
         raise ConfigError(one_line(err)) from None
+
+
+# Validated configs by content: a sweep validates each job's config before it launches, when
+# it looks for a run to reuse, and in the job (OmegaConf's merge costs tens of milliseconds).
+_VALIDATED: OrderedDict[str, Config] = OrderedDict()
+MAX_VALIDATED = 1024
+
+
+def _remember(key: str, config: Config) -> Config:
+    _VALIDATED[key] = config
+    while len(_VALIDATED) > MAX_VALIDATED:
+        _VALIDATED.popitem(last=False)
+    return copy.deepcopy(config)  # the caller may change its copy
 
 
 def one_line(err: BaseException) -> str:
@@ -613,8 +633,9 @@ def one_line(err: BaseException) -> str:
 
 def to_dict(config: Config | DictConfig) -> dict[str, Any]:
     """The config as plain nested dicts and lists (for params.yaml, MLflow, JSON)."""
-    node = OmegaConf.structured(config) if not isinstance(config, DictConfig) else config
-    return OmegaConf.to_container(node, resolve=True)
+    if dataclasses.is_dataclass(config):  # the same dicts as through OmegaConf, much faster
+        return dataclasses.asdict(config)
+    return OmegaConf.to_container(config, resolve=True)
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -57,12 +57,10 @@ class SweepFolderSweeper(BasicSweeper):
         return super().sweep(arguments)
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
-        composer = getattr(self.launcher, "composer", None)
-        if composer is None:  # a launcher that is not ermlab's: Hydra's own check
+        # ermlab's launchers compose every job of the batch before they start the first one,
+        # so a composition error stops the batch anyway: composing it here too is only cost.
+        if not isinstance(self.launcher, launch.SweepLauncher):
             super().validate_batch_is_legal(batch)
-            return
-        for overrides in batch:
-            composer.compose(list(overrides))
 
 
 def ermlab_launcher(launcher_config: DictConfig) -> launch.SweepLauncher | None:

@@ -1,0 +1,179 @@
+"""Sweeps against a hand-written loop, side by side in one run.
+
+The experiment is the default one: OLS on height_weight (100 training and 1,000 test points,
+10⁵ population points), recorded in a fresh SQLite store. Every number is the wall time of a
+whole command, started as a user starts it (a fresh process), best of ``--repeat``:
+
+- ``loop``: what a user would write by hand (``LOOP`` below): draw, split, fit, train/test/
+  population MSE, one MLflow child run per job with the flattened config as params;
+- ``serial``: ``ermlab -m seed=range(N)`` (the default launcher, this process);
+- ``joblib``: the same with ``hydra/launcher=joblib hydra.launcher.n_jobs=2``;
+- ``resume``: the serial sweep started again on the same store: every job is reused.
+
+Per-job cost is the slope between two sweep sizes, so start-up (imports, the parent run) is
+not counted in it. The concurrency check runs ``--workers`` joblib workers × ``--jobs`` jobs
+into one SQLite store and counts the FINISHED runs and any "database is locked".
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_sweep.py                  # sizes 8 and 40, 100 parallel
+    .venv/bin/python benchmarks/bench_sweep.py --repeat 1 --jobs 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+LOOP = """
+import sys
+from mlflow.entities import Metric, Param
+from mlflow.tracking import MlflowClient
+from sklearn.linear_model import LinearRegression
+from ermlab.config import compose, flatten, to_dict, validate
+from ermlab.data import generate
+from ermlab.split import split
+from ermlab.seeding import rng
+
+n_jobs, uri = int(sys.argv[1]), sys.argv[2]
+base = validate(compose(["tracking=off"]))
+client = MlflowClient(tracking_uri=uri)
+experiment = client.create_experiment("loop")
+parent = client.create_run(experiment).info.run_id
+params = flatten(to_dict(base))
+for seed in range(n_jobs):
+    base.seed = seed
+    dataset, source = generate(base.data, seed)
+    train, test = split(dataset, base.split, seed, source)
+    model = LinearRegression().fit(train.X, train.y)
+    X_pop, y_pop = source.sample(base.data.n_population, rng(seed, "population"))
+    mse = {
+        name: float(((model.predict(X) - y) ** 2).mean())
+        for name, X, y in (("train", train.X, train.y), ("test", test.X, test.y),
+                           ("population", X_pop, y_pop))
+    }
+    run = client.create_run(experiment, tags={"mlflow.parentRunId": parent}).info.run_id
+    client.log_batch(
+        run,
+        metrics=[Metric(f"risk/{k}/mse", v, 0, 0) for k, v in mse.items()],
+        params=[Param(k, str(v)) for k, v in {**params, "seed": seed}.items()],
+    )
+    client.set_terminated(run)
+client.set_terminated(parent)
+"""
+
+
+def timed(args: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
+    env = {**os.environ, "ERMLAB_ROOT": str(REPO), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    start = time.perf_counter()
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+    return seconds, proc
+
+
+def sweep_args(folder: Path, n_jobs: int, *extra: str) -> list[str]:
+    return [
+        "ermlab",
+        "-m",
+        f"seed=range({n_jobs})",
+        f"tracking.uri=sqlite:///{folder}/mlflow.db",
+        "tracking.experiment=bench",
+        f"hydra.sweep.dir={folder}/multirun",
+        *extra,
+    ]
+
+
+def best(repeat: int, measure) -> float:
+    return min(measure() for _ in range(repeat))
+
+
+def loop_seconds(n_jobs: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        uri = f"sqlite:///{tmp}/mlflow.db"
+        return timed([sys.executable, "-c", LOOP, str(n_jobs), uri], Path(tmp))[0]
+
+
+def sweep_seconds(n_jobs: int, *extra: str) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        return timed(sweep_args(Path(tmp), n_jobs, *extra), Path(tmp))[0]
+
+
+def resume_seconds(n_jobs: int) -> tuple[float, float]:
+    """(first sweep, the same sweep again with every job reused)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        args = sweep_args(Path(tmp), n_jobs)
+        first = timed(args, Path(tmp))[0]
+        return first, timed(args, Path(tmp))[0]
+
+
+def concurrency(workers: int, n_jobs: int) -> tuple[int, int, bool]:
+    """(FINISHED child runs, jobs, whether "database is locked" appeared) for ``workers``
+    processes writing one SQLite store."""
+    from mlflow.tracking import MlflowClient
+
+    with tempfile.TemporaryDirectory() as tmp:
+        extra = ("hydra/launcher=joblib", f"hydra.launcher.n_jobs={workers}")
+        _, proc = timed(sweep_args(Path(tmp), n_jobs, *extra), Path(tmp))
+        client = MlflowClient(tracking_uri=f"sqlite:///{tmp}/mlflow.db")
+        experiment = client.get_experiment_by_name("bench").experiment_id
+        runs = client.search_runs([experiment], max_results=10_000)
+        finished = sum(
+            r.info.status == "FINISHED" and "mlflow.parentRunId" in r.data.tags for r in runs
+        )
+        return finished, n_jobs, "database is locked" in proc.stdout + proc.stderr
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=8)
+    parser.add_argument("--large", type=int, default=40)
+    parser.add_argument("--jobs", type=int, default=100, help="jobs of the parallel sweep")
+    parser.add_argument("--workers", type=int, default=4, help="of the SQLite check")
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+
+    rows = []
+    for name, measure in (
+        ("hand-written loop", loop_seconds),
+        ("ermlab -m (serial)", sweep_seconds),
+    ):
+        small = best(args.repeat, lambda m=measure: m(args.small))
+        large = best(args.repeat, lambda m=measure: m(args.large))
+        rows.append((name, small, large, (large - small) / (args.large - args.small)))
+    print(f"{'':24} {args.small:>4} jobs {args.large:>4} jobs   per job")
+    for name, small, large, per_job in rows:
+        print(f"{name:24} {small:8.2f} s {large:8.2f} s {per_job * 1000:6.1f} ms")
+    print(f"serial per-job cost / loop's: {rows[1][3] / rows[0][3]:.2f} (goal <= 3)")
+
+    serial = best(args.repeat, lambda: sweep_seconds(args.jobs))
+    parallel = best(
+        args.repeat,
+        lambda: sweep_seconds(args.jobs, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
+    )
+    print(
+        f"{args.jobs} jobs: serial {serial:.2f} s, joblib 2 workers {parallel:.2f} s, "
+        f"ratio {parallel / serial:.2f} (goal <= 0.6)"
+    )
+
+    first, again = resume_seconds(args.large)
+    print(f"{args.large} jobs: first sweep {first:.2f} s, started again (all reused) {again:.2f} s")
+
+    finished, total, locked = concurrency(args.workers, args.jobs)
+    print(
+        f"SQLite, {args.workers} workers x {total} jobs: {finished}/{total} FINISHED child runs, "
+        f"'database is locked': {'yes' if locked else 'no'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

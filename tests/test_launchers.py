@@ -1,0 +1,143 @@
+"""Sweeps on every core and on a Ray cluster give the serial sweep's metrics and MLflow runs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from tests.conftest import BIN, REPO, run_cmd
+
+
+def sweep(folder: Path, *overrides: str):
+    """``ermlab -m`` recording to folder/mlflow.db (experiment ``s``); returns the process."""
+    args = [
+        "ermlab",
+        "-m",
+        *overrides,
+        f"tracking.uri=sqlite:///{folder}/mlflow.db",
+        "tracking.experiment=s",
+        f"hydra.sweep.dir={folder}/multirun",
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    return run_cmd(args, folder, ERMLAB_ROOT=str(REPO))
+
+
+def children(folder: Path) -> dict[str, dict[str, float]]:
+    """{seed: metrics} of the FINISHED child runs, after checking there is one parent."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{folder}/mlflow.db")
+    experiment = client.get_experiment_by_name("s").experiment_id
+    runs = client.search_runs([experiment], max_results=1000)
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    kids = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert all(r.data.tags["mlflow.parentRunId"] == parent.info.run_id for r in kids)
+    assert all(r.info.status == "FINISHED" for r in runs)
+    return {r.data.params["seed"]: r.data.metrics for r in kids}
+
+
+SEEDS = "seed=0,1,2,3"
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory) -> dict[str, dict[str, float]]:
+    folder = tmp_path_factory.mktemp("serial")
+    sweep(folder, SEEDS)
+    return children(folder)
+
+
+@pytest.mark.slow
+def test_joblib_workers_give_the_serial_metrics_bit_for_bit(serial, tmp_path: Path):
+    sweep(tmp_path, SEEDS, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    parallel = children(tmp_path)
+    assert sorted(parallel) == sorted(serial) == ["0", "1", "2", "3"]
+    for seed, metrics in serial.items():  # the same draws and fits: equal to the last bit
+        assert parallel[seed] == metrics
+
+
+@pytest.mark.slow
+def test_four_workers_share_one_sqlite_store_without_losing_a_run(tmp_path: Path):
+    proc = sweep(tmp_path, "seed=range(12)", "hydra/launcher=joblib", "hydra.launcher.n_jobs=4")
+    assert "database is locked" not in proc.stdout + proc.stderr
+    assert len(children(tmp_path)) == 12
+    with sqlite3.connect(tmp_path / "mlflow.db") as db:  # write-ahead logging, persistent
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def ray_head():
+    """A real Ray head on 127.0.0.1 (2 CPUs), stopped with everything it started."""
+    port = free_port()
+    # Ray's socket paths live under its temp dir and must stay short (a Unix socket path has
+    # at most 107 characters): pytest's tmp_path is too deep.
+    short_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "RAY_USAGE_STATS_ENABLED": "0",
+    }
+    head = subprocess.Popen(
+        [
+            str(BIN / "ray"),
+            "start",
+            "--head",
+            "--block",
+            "--node-ip-address",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--num-cpus",
+            "2",
+            "--include-dashboard",
+            "false",
+            "--temp-dir",
+            short_dir,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: stopping it stops only what it started
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline or head.poll() is not None:
+                raise RuntimeError("the Ray head did not start")
+            time.sleep(0.5)
+        yield f"127.0.0.1:{port}"
+    finally:
+        head.terminate()  # `ray start --block` stops the processes it started, in order
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(head.pid, signal.SIGKILL)  # anything of its group still there
+        shutil.rmtree(short_dir, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_a_sweep_on_a_ray_cluster_gives_the_serial_runs(serial, ray_head: str, tmp_path: Path):
+    sweep(tmp_path, SEEDS, "hydra/launcher=ray", f"hydra.launcher.address={ray_head}")
+    on_ray = children(tmp_path)
+    assert sorted(on_ray) == sorted(serial)
+    for seed, metrics in serial.items():
+        assert on_ray[seed] == metrics
