@@ -1,0 +1,179 @@
+"""Faults: SIGINT, SIGTERM and SIGKILL mid-fit, mid-evaluate and mid-sweep.
+
+Every case drives the real command (``ermlab``, ``dvc repro``) as a subprocess, waits until
+its MLflow run is open (read from the SQLite store), sends the signal, and checks what is
+left: the exit status, the runs' statuses (KILLED, never RUNNING: a caught signal ends the run,
+SIGKILL is reaped by the next command that opens the store), no partial output, and that the
+next run completes with bitwise the same metrics as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from tests.conftest import BIN, REPO, run_cmd
+
+# A fit that runs until it is stopped (100 000 epochs of an MLP, no stopping rule).
+ENDLESS_FIT = ["model=mlp", "model.epochs=100000", "model.tol=null"]
+
+
+def _start(args: list[str], cwd: Path, **env: str) -> subprocess.Popen:
+    """Start a command in its own process group (so a signal reaches its children too)."""
+    full_env = {k: v for k, v in os.environ.items() if k != "ERMLAB_ROOT"}
+    full_env.update(PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", **env)
+    return subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def runs(db: Path) -> list[dict[str, str]]:
+    """Every run of the SQLite MLflow store ``db``, oldest first: status and tags."""
+    if not db.exists():
+        return []
+    with sqlite3.connect(db, timeout=30) as con:
+        try:
+            rows = con.execute("select run_uuid, status from runs order by start_time").fetchall()
+            tags = con.execute("select run_uuid, key, value from tags").fetchall()
+        except sqlite3.OperationalError:  # the store is being created
+            return []
+    found = {run_id: {"status": status} for run_id, status in rows}
+    for run_id, key, value in tags:
+        if run_id in found:
+            found[run_id][key] = value
+    return list(found.values())
+
+
+def _wait_until_running(db: Path, proc: subprocess.Popen, count: int = 1, timeout=120) -> None:
+    """Wait until ``count`` runs of ``db`` are RUNNING (the run is open: mid-fit or
+    mid-evaluate), then a little longer so that the work is under way."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sum(r["status"] == "RUNNING" for r in runs(db)) >= count:
+            time.sleep(1.0)
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"ended before its run opened:\n{proc.communicate()}")
+        time.sleep(0.2)
+    raise AssertionError("no RUNNING run appeared")
+
+
+def _stop(proc: subprocess.Popen, signum: int) -> tuple[int, str, str]:
+    """Send ``signum`` to the command's process group; its exit status, stdout, stderr."""
+    os.killpg(proc.pid, signum)
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def _ermlab(cwd: Path, *overrides: str) -> list[str]:
+    return ["ermlab", *overrides, f"tracking.uri=sqlite:///{cwd / 'mlflow.db'}"]
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_mid_fit_ends_the_run_killed_and_leaves_nothing(tmp_path: Path, signum, status):
+    proc = _start(_ermlab(tmp_path, *ENDLESS_FIT), tmp_path, ERMLAB_ROOT=str(REPO))
+    _wait_until_running(tmp_path / "mlflow.db", proc)
+    code, out, err = _stop(proc, signum)
+    assert code == status, err
+    name = signal.Signals(signum).name
+    assert err.strip().splitlines()[-1] == f"ermlab: interrupted by {name}"
+    assert "Traceback" not in out + err
+    assert [r["status"] for r in runs(tmp_path / "mlflow.db")] == ["KILLED"]
+    assert not (tmp_path / "outputs").exists()  # the run's folder went with it
+
+
+def test_a_sweep_stopped_by_sigterm_ends_parent_and_job_killed(tmp_path: Path):
+    sweep = ["-m", "seed=0,1", *ENDLESS_FIT, f"hydra.sweep.dir={tmp_path / 'multirun'}"]
+    proc = _start(_ermlab(tmp_path, *sweep), tmp_path, ERMLAB_ROOT=str(REPO))
+    _wait_until_running(tmp_path / "mlflow.db", proc, count=2)  # the parent and job 0
+    code, out, err = _stop(proc, signal.SIGTERM)
+    assert code == 143 and "Traceback" not in out + err, err
+    assert [r["status"] for r in runs(tmp_path / "mlflow.db")] == ["KILLED", "KILLED"]
+    assert not list((tmp_path / "multirun").rglob("metrics.json"))
+
+
+def test_sigkill_mid_sweep_is_reaped_by_the_next_run_which_gives_the_same_metrics(
+    tmp_path: Path,
+):
+    db = tmp_path / "mlflow.db"
+    reference = run_cmd(
+        _ermlab(tmp_path, "hydra.run.dir=outputs/reference"), tmp_path, ERMLAB_ROOT=str(REPO)
+    )
+    assert reference.returncode == 0
+    sweep = ["-m", "seed=0,1", *ENDLESS_FIT, f"hydra.sweep.dir={tmp_path / 'multirun'}"]
+    proc = _start(_ermlab(tmp_path, *sweep), tmp_path, ERMLAB_ROOT=str(REPO))
+    _wait_until_running(db, proc, count=2)
+    code, _, _ = _stop(proc, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    assert [r["status"] for r in runs(db)] == ["FINISHED", "RUNNING", "RUNNING"]
+    assert not list((tmp_path / "multirun").rglob("metrics.json"))  # nothing half-written
+
+    again = run_cmd(
+        _ermlab(tmp_path, "hydra.run.dir=outputs/again"), tmp_path, ERMLAB_ROOT=str(REPO)
+    )
+    assert "2 run(s) left RUNNING by a process that is gone were marked KILLED" in again.stderr
+    recorded = runs(db)
+    assert [r["status"] for r in recorded] == ["FINISHED", "KILLED", "KILLED", "FINISHED"]
+    assert all("ermlab.reaped" in r and str(proc.pid) in r["ermlab.reaped"] for r in recorded[1:3])
+    assert all(r["ermlab.pid"] and r["ermlab.host"] for r in recorded)
+    metrics = [
+        (tmp_path / "outputs" / d / "metrics.json").read_bytes() for d in ("reference", "again")
+    ]
+    assert metrics[0] == metrics[1]
+
+
+def test_a_running_process_is_never_reaped(tmp_path: Path):
+    # Two commands on one store: the second must leave the first one's open run alone.
+    db = tmp_path / "mlflow.db"
+    proc = _start(_ermlab(tmp_path, *ENDLESS_FIT), tmp_path, ERMLAB_ROOT=str(REPO))
+    try:
+        _wait_until_running(db, proc)
+        run_cmd(_ermlab(tmp_path, "tracking.experiment=other"), tmp_path, ERMLAB_ROOT=str(REPO))
+        assert sorted(r["status"] for r in runs(db)) == ["FINISHED", "RUNNING"]
+    finally:
+        _stop(proc, signal.SIGTERM)
+    assert sorted(r["status"] for r in runs(db)) == ["FINISHED", "KILLED"]
+
+
+@pytest.mark.slow
+def test_dvc_repro_stopped_mid_evaluate_then_rerun_records_and_reproduces(project: Path):
+    # A population of 2e7 points keeps evaluate busy for a few seconds.
+    run_cmd(["ermlab-stage", "params", "data.n_population=20000000"], project)
+    db = project / "mlflow.db"
+    first = run_cmd(["dvc", "repro"], project)
+    assert "Running stage 'evaluate'" in first.stdout
+    reference = (project / "results" / "metrics.json").read_bytes()
+
+    # SIGTERM reaches the stage (the whole process group, as a container stop does).
+    proc = _start(["dvc", "repro", "-f", "-s", "evaluate"], project)
+    _wait_until_running(db, proc)
+    code, out, err = _stop(proc, signal.SIGTERM)
+    assert code != 0 and "Traceback" not in out + err
+    assert [r["status"] for r in runs(db)] == ["FINISHED", "KILLED"]
+
+    # SIGKILL: nothing can end the run, the next command reaps it.
+    proc = _start(["dvc", "repro", "-f", "-s", "evaluate"], project)
+    _wait_until_running(db, proc)
+    _stop(proc, signal.SIGKILL)
+    assert (project / "results" / "metrics.json").read_bytes() == reference  # never half-written
+
+    # Without persist, DVC restored evaluate from its run cache here, recording no run.
+    again = run_cmd(["dvc", "repro"], project)
+    assert "Running stage 'evaluate'" in again.stdout
+    recorded = runs(db)
+    assert [r["status"] for r in recorded] == ["FINISHED", "KILLED", "KILLED", "FINISHED"]
+    assert "ermlab.reaped" in recorded[2] and "ermlab.reaped" not in recorded[1]
+    assert (project / "results" / "metrics.json").read_bytes() == reference
+    assert json.loads(reference)["n"]["train"] == 100
