@@ -1,0 +1,87 @@
+"""Resuming a sweep: jobs whose config already has a FINISHED run are reused, not run again."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from tests.conftest import REPO, run_cmd
+
+from ermlab.tracking import config_hash
+
+
+def test_the_config_hash_is_the_canonical_json_of_the_config_without_tracking():
+    config = {"seed": 3, "data": {"n_train": 10, "kind": "linear"}, "tracking": {"uri": "a"}}
+    canonical = '{"data":{"kind":"linear","n_train":10},"seed":3}'
+    assert config_hash(config) == hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    assert config_hash({**config, "tracking": {"uri": "b"}}) == config_hash(config)
+    assert config_hash({**config, "seed": 4}) != config_hash(config)
+
+
+def sweep(folder: Path, *overrides: str):
+    args = [
+        "ermlab",
+        "-m",
+        *overrides,
+        f"tracking.uri=sqlite:///{folder}/mlflow.db",
+        "tracking.experiment=s",
+        f"hydra.sweep.dir={folder}/multirun",
+    ]
+    return run_cmd(args, folder, ERMLAB_ROOT=str(REPO))
+
+
+def runs(folder: Path):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{folder}/mlflow.db")
+    experiment = client.get_experiment_by_name("s").experiment_id
+    found = client.search_runs([experiment], max_results=1000, order_by=["start_time ASC"])
+    parents = [r for r in found if "mlflow.parentRunId" not in r.data.tags]
+    return client, parents, [r for r in found if "mlflow.parentRunId" in r.data.tags]
+
+
+def reused_runs(client, parent) -> list[str]:
+    from ermlab.sweeps.store import REUSED_RUNS
+
+    names = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    if REUSED_RUNS not in names:
+        return []
+    path = client.download_artifacts(parent.info.run_id, REUSED_RUNS)
+    return json.loads(Path(path).read_text())
+
+
+@pytest.mark.slow
+def test_a_sweep_started_again_runs_only_the_jobs_without_a_finished_run(tmp_path: Path):
+    sweep(tmp_path, "seed=0,1")  # as if a 4-job sweep had been stopped after two jobs
+    client, _, first = runs(tmp_path)
+    assert len(first) == 2 and all("config_hash" in r.data.tags for r in first)
+
+    sweep(tmp_path, "seed=0,1,2,3")
+    client, parents, kids = runs(tmp_path)
+    assert len(kids) == 4  # two new runs, for seeds 2 and 3
+    assert sorted(r.data.params["seed"] for r in kids) == ["0", "1", "2", "3"]
+    assert sorted(reused_runs(client, parents[1])) == sorted(r.info.run_id for r in first)
+
+    third = sweep(tmp_path, "seed=0,1,2,3")  # nothing left to run
+    client, parents, kids = runs(tmp_path)
+    assert len(kids) == 4 and len(parents) == 3
+    assert sorted(reused_runs(client, parents[2])) == sorted(r.info.run_id for r in kids)
+    # The reused runs are the sweep's jobs in its report: one row each, with its metrics.
+    assert third.returncode == 0
+    with (tmp_path / "multirun-3" / "jobs.csv").open() as f:
+        rows = {row["run_id"]: float(row["risk/test/mse"]) for row in csv.DictReader(f)}
+    assert rows == {r.info.run_id: r.data.metrics["risk/test/mse"] for r in kids}
+
+    sweep(tmp_path, "seed=0,1", "hydra.sweeper.rerun=true")
+    assert len(runs(tmp_path)[2]) == 6  # forced: both jobs ran again
+
+
+@pytest.mark.slow
+def test_a_changed_value_is_a_new_config_and_runs(tmp_path: Path):
+    sweep(tmp_path, "seed=0", "data.n_train=10,20")
+    sweep(tmp_path, "seed=0", "data.n_train=20,30")
+    _, parents, kids = runs(tmp_path)
+    assert sorted(r.data.params["data.n_train"] for r in kids) == ["10", "20", "30"]
