@@ -1,0 +1,130 @@
+"""Sweeps at scale: one composition per group choice (the same configs as Hydra's), every
+override form pre-validated, a folder of its own for every sweep, one progress line."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+from tests.conftest import BIN, REPO
+
+from ermlab.cli import prevalidate, validation_jobs
+from ermlab.config import ConfigError, compose
+from ermlab.sweeps.compose import app_composer
+from ermlab.sweeps.progress import Progress, progress_line
+from ermlab.sweeps.sweeper import claim_folder
+
+JOBS = [
+    ["seed=3"],
+    ["model=ridge", "data.n_train=30"],
+    ["data.n_train=31", "model=ridge", "+model.copy_X=false", "seed=2"],
+    ["data=two_moons", "model=knn_classifier", "model.n_neighbors=3"],
+    ["++data.n_test=50", "split=stratified", "data=two_moons", "model=tree_classifier"],
+    ["experiment=least_squares"],
+    ["~experiment", "model=ols_poly"],
+]
+
+
+@pytest.mark.parametrize("overrides", JOBS, ids=" ".join)
+def test_cached_composition_gives_hydras_config(overrides: list[str]):
+    """Truth: Hydra composing the job from scratch. The composer is warmed with other jobs
+    first, so each case is served from a cached group choice where there is one."""
+    composer = app_composer()
+    for other in JOBS:
+        composer.compose(other)
+    assert OmegaConf.to_container(composer.compose(overrides)) == OmegaConf.to_container(
+        compose(overrides)
+    )
+
+
+def test_cached_composition_refuses_what_hydra_refuses():
+    composer = app_composer()
+    composer.compose(["model=ols"])
+    for bad in (["model=ols", "data.no_such_key=1"], ["~data.no_such_key"]):
+        with pytest.raises(ConfigError):
+            compose(bad)
+        with pytest.raises(Exception, match="no_such_key"):
+            composer.compose(bad)
+
+
+def test_prevalidation_keeps_every_override_form_hydra_documents():
+    argv = ["-m", "~experiment", "+model.rcond=1e-10", "++seed=4", "data.n_train=10,20"]
+    assert validation_jobs(argv) == [
+        ["~experiment", "+model.rcond=1e-10", "++seed=4", "data.n_train=10"],
+        ["~experiment", "+model.rcond=1e-10", "++seed=4", "data.n_train=20"],
+    ]
+    assert prevalidate(argv) == 2
+    with pytest.raises(ConfigError, match="data.no_such_key"):
+        prevalidate(["-m", "~data.no_such_key", "seed=1,2"])
+    # Flags with a value are Hydra's, never overrides.
+    assert validation_jobs(["--config-name", "config", "-m", "seed=1"]) == [["seed=1"]]
+
+
+def test_a_sweep_folder_is_never_claimed_twice(tmp_path: Path):
+    wanted = tmp_path / "multirun" / "2026-01-01" / "12-00-00"
+    with ThreadPoolExecutor(8) as pool:
+        claimed = list(pool.map(lambda _: claim_folder(wanted), range(8)))
+    assert len(set(claimed)) == 8 and all(folder.is_dir() for folder in claimed)
+    assert wanted in claimed and wanted.with_name("12-00-00-8") in claimed
+
+
+def test_progress_is_one_rewritten_line_on_a_terminal_and_nothing_elsewhere():
+    assert progress_line(10, 1, 40, 5.0) == (
+        "sweep: 10/40 jobs done, 1 failed, 5.0 s elapsed, ETA 15.0 s\x1b[K"
+    )
+    assert "ETA ?" in progress_line(0, 0, 40, 1.0)
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    piped, terminal = io.StringIO(), Terminal()
+    for stream in (piped, terminal):
+        progress = Progress(3, stream)
+        for failed in (False, True, False):
+            progress.job_done(failed)
+        progress.close()
+    assert piped.getvalue() == ""
+    text = terminal.getvalue()
+    assert text.count("\r") == 4 and text.endswith("\n") and text.count("\n") == 1
+    assert "3/3 jobs done, 1 failed" in text
+
+
+@pytest.mark.slow
+def test_two_sweeps_started_together_never_share_a_folder(tmp_path: Path):
+    """Both name the same folder (as two sweeps started in the same second do)."""
+    folder = tmp_path / "multirun"
+    env = {"ERMLAB_ROOT": str(REPO), "PATH": f"{BIN}:/usr/bin:/bin"}
+    sweeps = [
+        subprocess.Popen(
+            [
+                "ermlab",
+                "-m",
+                f"data.n_train={n}",
+                "seed=0,1",
+                "tracking=off",
+                f"hydra.sweep.dir={folder}",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in (10, 20)
+    ]
+    for proc in sweeps:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    folders = sorted(p for p in tmp_path.iterdir() if p.name.startswith("multirun"))
+    assert [p.name for p in folders] == ["multirun", "multirun-2"]
+    sizes = set()
+    for sweep_folder in folders:
+        jobs = [OmegaConf.load(sweep_folder / j / ".hydra" / "config.yaml") for j in ("0", "1")]
+        (n_train,) = {job.data.n_train for job in jobs}  # one sweep's jobs, not a mix
+        sizes.add(n_train)
+    assert sizes == {10, 20}
