@@ -69,7 +69,7 @@ def team_server() -> Iterator[str]:
     root = Path(tempfile.mkdtemp(prefix="ermlab-team-server-"))
     root.chmod(0o755)
     try:
-        yield server.start(root, port=free_port(), workers=2)
+        yield server.start(root, port=free_port(), workers=1)
     finally:
         server.stop(root)
         shutil.rmtree(root, ignore_errors=True)

@@ -127,3 +127,52 @@ def test_a_local_store_is_copied_to_the_server_once(team_server: str, tmp_path: 
     (copy,) = _runs(team_server, "shared")
     assert copy.data.tags["ermlab.copied_from"] == result.run_id
     assert copy.data.metrics == _client(local).get_run(result.run_id).data.metrics
+
+
+def _processes_of(root: Path, group: int | None = None) -> list[str]:
+    """Command lines of the processes that run from the server folder ``root`` or belong to
+    process group ``group`` (the MLflow server's workers name neither folder)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            pgrp = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[2])
+        except (OSError, ValueError, IndexError):
+            continue
+        if str(root) in cmdline or pgrp == group:
+            found.append(cmdline)
+    return found
+
+
+def test_the_server_stops_without_a_trace_and_its_data_survive_a_restart(tmp_path: Path):
+    import shutil
+    import tempfile
+
+    from tests.servers import require_postgres
+
+    from ermlab.server import Layout, free_port, read_state
+
+    require_postgres()
+    root = Path(tempfile.mkdtemp(prefix="ermlab-restart-"))  # reachable by postgres, see servers
+    root.chmod(0o755)
+    command = ["ermlab-server", "--dir", str(root), "--port", str(free_port()), "--workers", "1"]
+    try:
+        started = run_cmd([command[0], "start", *command[1:]], tmp_path).stdout
+        url = started.split("MLflow on ")[1].split()[0]
+        secret = Layout(root).password_file.read_text().strip()
+        group = read_state(Layout(root))["pid"]
+        running = _processes_of(root, group)
+        assert any("uvicorn" in p for p in running) and any("postgres" in p for p in running)
+        assert not any(secret in p for p in running)  # on no command line
+        config = validate(compose([f"tracking.uri={url}", "tracking.experiment=kept"]))
+        result = run(config, tmp_path / "out")
+
+        assert "stopped" in run_cmd([command[0], "stop", *command[1:]], tmp_path).stdout
+        assert _processes_of(root, group) == []
+        run_cmd([command[0], "start", *command[1:]], tmp_path)
+        (kept,) = _runs(url, "kept")
+        assert kept.info.run_id == result.run_id and kept.info.status == "FINISHED"
+    finally:
+        run_cmd([command[0], "stop", *command[1:]], tmp_path, check=False)
+        assert _processes_of(root) == []
+        shutil.rmtree(root, ignore_errors=True)
