@@ -283,3 +283,23 @@ def test_a_gzipped_csv_with_a_duplicate_column_is_refused_too(tmp_path: Path):
     path.write_bytes(gzip.compress(b"x,x,y\n1,2,3\n"))
     with pytest.raises(ValueError, match="'x' appears twice"):
         real.load_table(path, "y")
+
+
+def test_the_dvc_stage_commands_refuse_in_one_line_and_write_nothing(tmp_path: Path):
+    (tmp_path / "conf").symlink_to(REPO / "conf")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "dup.csv").write_text("x,x,y\n1,2,3\n4,5,6\n")
+    root = {"ERMLAB_ROOT": str(tmp_path)}
+    params = ["ermlab-stage", "params", "tracking=off"]
+    refused = run_cmd([*params, "data.n_train=0"], tmp_path, check=False, **root)
+    assert refused.returncode == 2 and not (tmp_path / "params.yaml").exists()
+    assert refused.stderr.strip() == (
+        "ermlab-stage: error: data.n_train=0 is not allowed: an integer > 0"
+    )
+    csv = ["data=csv", "data.path=data/dup.csv", "data.target=y"]
+    run_cmd([*params, *csv], tmp_path, **root)
+    generate = run_cmd(["ermlab-stage", "generate"], tmp_path, check=False, **root)
+    assert generate.returncode == 2 and "Traceback" not in generate.stderr
+    (line,) = generate.stderr.strip().splitlines()
+    assert "dup.csv: column 'x' appears twice" in line
+    assert not (tmp_path / "results").exists()
