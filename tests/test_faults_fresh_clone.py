@@ -54,3 +54,17 @@ def test_after_make_run_every_dvc_command_is_clean(project: Path, tmp_path: Path
     _quiet(["dvc", "plots", "show", "-o", str(tmp_path / "plots")], project)
     _quiet(["dvc", "remote", "add", "-d", "fresh", str(tmp_path / "remote")], project)
     _quiet(["dvc", "push"], project)
+
+
+def test_the_same_ols_fit_pickles_to_the_same_bytes_in_every_process(tmp_path: Path):
+    # np.longdouble's padding bytes held whatever memory did: different on every process.
+    # Fitting in fresh processes with different memory histories must still give one pickle.
+    script = (
+        "import hashlib, pickle, sys, numpy as np; from ermlab.models.ols import OLS; "
+        "junk = [np.empty(int(sys.argv[1]) * 1000) for _ in range(50)]; "
+        "x = np.linspace(150, 190, 40)[:, None]; y = 0.9 * x[:, 0] - 80 + np.sin(x[:, 0]); "
+        "m = OLS(degree=3).fit(x, y); assert pickle.loads(pickle.dumps(m))._M.dtype == m._M.dtype; "
+        "print(hashlib.sha256(pickle.dumps(m)).hexdigest())"
+    )
+    digests = {run_cmd(["python", "-c", script, str(i)], tmp_path).stdout for i in (1, 7, 29)}
+    assert len(digests) == 1
