@@ -63,7 +63,11 @@ class SweepLauncher(Launcher):
         self.composer = launcher_composer(hydra_context, config)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list:
-        """Run the jobs; returns their ``JobReturn`` in the order of ``job_overrides``."""
+        """Run the jobs; returns their ``JobReturn`` in the order of ``job_overrides``.
+
+        Every job is composed before the first one starts, so a bad override stops the sweep
+        before anything runs. Hydra's job callbacks run here, in the launching process: their
+        ``on_job_start`` for every job as the batch starts, ``on_job_end`` as each finishes."""
         from hydra.core.utils import setup_globals
 
         from ermlab.sweeps.progress import Progress
@@ -84,6 +88,7 @@ class SweepLauncher(Launcher):
         return returns
 
     def job(self, index: int, overrides: list[str]) -> Job:
+        """The job numbered ``index`` (its folder ``hydra.sweep.dir/<index>``), composed."""
         config = self.composer.compose(overrides)
         with open_dict(config):
             config.hydra.job.id = f"{config.hydra.job.name}_{index}"
@@ -221,6 +226,7 @@ class JoblibLauncher(SweepLauncher):
             executor.shutdown(wait=True, cancel_futures=True)
 
     def workers(self) -> int:
+        """How many worker processes ``n_jobs`` asks for."""
         return os.cpu_count() or 1 if self.n_jobs == -1 else self.n_jobs
 
     def executor(self, workers: int):
