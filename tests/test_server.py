@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -144,13 +147,16 @@ def _processes_of(root: Path, group: int | None = None) -> list[str]:
     return found
 
 
-def test_the_server_stops_without_a_trace_and_its_data_survive_a_restart(tmp_path: Path):
+def test_a_crash_fails_the_run_in_one_line_a_restart_keeps_the_data_a_stop_leaves_nothing(
+    tmp_path: Path,
+):
     import shutil
     import tempfile
 
     from tests.servers import require_postgres
 
     from ermlab.server import Layout, free_port, read_state
+    from ermlab.tracking import tracked_run
 
     require_postgres()
     root = Path(tempfile.mkdtemp(prefix="ermlab-restart-"))  # reachable by postgres, see servers
@@ -167,11 +173,22 @@ def test_the_server_stops_without_a_trace_and_its_data_survive_a_restart(tmp_pat
         config = validate(compose([f"tracking.uri={url}", "tracking.experiment=kept"]))
         result = run(config, tmp_path / "out")
 
+        # The MLflow server dies while a run logs: the run fails in one line, in seconds.
+        started_at = time.monotonic()
+        with pytest.raises(ConnectionError, match="stopped answering") as lost:
+            with tracked_run(config.tracking, "lost") as recorder:
+                os.killpg(group, signal.SIGKILL)
+                recorder.log_metrics({"risk/test/mse": 1.0})
+        assert "\n" not in str(lost.value)
+        assert time.monotonic() - started_at < 60  # MLflow alone retries for some 4 minutes
+
+        # Started again (PostgreSQL restarted under it too): the finished run is still there.
+        run_cmd([command[0], "start", *command[1:]], tmp_path)
+        (kept,) = [r for r in _runs(url, "kept") if r.info.run_name != "lost"]
+        assert kept.info.run_id == result.run_id and kept.info.status == "FINISHED"
+        group = read_state(Layout(root))["pid"]
         assert "stopped" in run_cmd([command[0], "stop", *command[1:]], tmp_path).stdout
         assert _processes_of(root, group) == []
-        run_cmd([command[0], "start", *command[1:]], tmp_path)
-        (kept,) = _runs(url, "kept")
-        assert kept.info.run_id == result.run_id and kept.info.status == "FINISHED"
     finally:
         run_cmd([command[0], "stop", *command[1:]], tmp_path, check=False)
         assert _processes_of(root) == []

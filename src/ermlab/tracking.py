@@ -248,12 +248,30 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# MLflow retries a request to a server 7 times with exponential backoff: a job whose server went
+# away would wait some 4 minutes before failing. 3 retries (about 15 s) ride out a restart.
+SERVER_REQUEST_RETRIES = 3
+
+
+def lost_server(err: BaseException, tracking) -> ConnectionError | None:
+    """The one-line error for an MLflow request that failed because the tracking server stopped
+    answering (after its retries); None for any other error."""
+    if type(err).__name__ != "MlflowException" or "Max retries exceeded" not in str(err):
+        return None
+    return ConnectionError(
+        f"the MLflow tracking server at tracking.uri={tracking.uri} stopped answering: the run "
+        "is lost; start the server again and rerun (a sweep reuses its finished jobs)"
+    )
+
+
 def client_for(tracking) -> tuple[Any, str]:
     """An MlflowClient for the ``tracking`` config and the id of its experiment (created if new)."""
     from mlflow.tracking import MlflowClient
 
     check_reachable(tracking)
     uri = resolve_uri(tracking.uri)
+    if uri.startswith(("http://", "https://")):
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(SERVER_REQUEST_RETRIES))
     client = MlflowClient(tracking_uri=concurrent_sqlite(uri))
     if uri not in _reaped_stores():
         _reaped_stores().add(uri)
@@ -432,7 +450,9 @@ def tracked_run(
     except KeyboardInterrupt:
         recorder.finish("KILLED")
         raise
-    except BaseException:
+    except BaseException as err:
+        if (lost := lost_server(err, tracking)) is not None:
+            raise lost from None  # no server to mark the run FAILED on: reaped when it is back
         recorder.finish("FAILED")
         raise
     recorder.finish("FINISHED")
