@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import run_cmd
 
 from ermlab.config import compose, validate
 from ermlab.pipeline import run
@@ -123,12 +122,17 @@ def test_copying_twice_creates_no_duplicates_and_redoes_a_copy_cut_short(
     assert sum(r.data.tags.get(PARENT_TAG) == parent.info.run_id for r in runs) == 2
 
 
-@pytest.mark.slow
-def test_ermlab_sync_is_a_command(source: str, tmp_path: Path):
-    target = f"sqlite:///{tmp_path / 'team.db'}"
-    first = run_cmd(["ermlab-sync", "--from", source, "--to", target], tmp_path)
-    assert "4 runs copied, 0 already there" in first.stdout
-    again = run_cmd(["ermlab-sync", "--from", source, "--to", target], tmp_path)
-    assert "0 runs copied, 4 already there" in again.stdout
-    missing = run_cmd(["ermlab-sync", "--to", "http://127.0.0.1:9"], tmp_path, check=False)
-    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+def test_an_unreachable_target_is_one_line_and_exit_status_2(
+    source: str, capsys: pytest.CaptureFixture[str]
+):
+    from ermlab.sync import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--from", source, "--to", "http://127.0.0.1:9"])  # port 9: discard, never MLflow
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("ermlab-sync: error: no MLflow tracking server answers")
+        and err.count("\n") == 1
+    )
+    # The command itself runs in tests/test_server.py, against the team server.
