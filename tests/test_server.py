@@ -42,6 +42,7 @@ def _text(url: str, run_id: str, path: str, tmp_path: Path) -> str:
 def test_a_single_run_logs_params_metrics_plots_and_a_loadable_model(
     team_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
+    import mlflow.pyfunc
     import mlflow.sklearn
 
     overrides = ["model=ridge", "data.n_train=60"]
@@ -68,6 +69,9 @@ def test_a_single_run_logs_params_metrics_plots_and_a_loadable_model(
     refit = run(validate(compose([*overrides, "tracking=off"])), tmp_path / "refit").estimator
     x = np.array([[150.0], [170.0], [190.0]])
     np.testing.assert_array_equal(model.predict(x), refit.predict(x))
+    (output,) = recorded.outputs.model_outputs
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{output.model_id}")
+    np.testing.assert_array_equal(pyfunc.predict(x), refit.predict(x))
 
 
 def test_a_dvc_stage_run_logs_to_the_server(team_server: str, project: Path):
