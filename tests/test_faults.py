@@ -94,12 +94,13 @@ def test_a_signal_mid_fit_ends_the_run_killed_and_leaves_nothing(tmp_path: Path,
     assert not (tmp_path / "outputs").exists()  # the run's folder went with it
 
 
-def test_a_sweep_stopped_by_sigterm_ends_parent_and_job_killed(tmp_path: Path):
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_sweep_stopped_by_a_signal_ends_parent_and_job_killed(tmp_path: Path, signum, status):
     sweep = ["-m", "seed=0,1", *ENDLESS_FIT, f"hydra.sweep.dir={tmp_path / 'multirun'}"]
     proc = _start(_ermlab(tmp_path, *sweep), tmp_path, ERMLAB_ROOT=str(REPO))
     _wait_until_running(tmp_path / "mlflow.db", proc, count=2)  # the parent and job 0
-    code, out, err = _stop(proc, signal.SIGTERM)
-    assert code == 143 and "Traceback" not in out + err, err
+    code, out, err = _stop(proc, signum)
+    assert code == status and "Traceback" not in out + err, err
     assert [r["status"] for r in runs(tmp_path / "mlflow.db")] == ["KILLED", "KILLED"]
     assert not list((tmp_path / "multirun").rglob("metrics.json"))
 
@@ -141,12 +142,15 @@ def test_dvc_repro_stopped_mid_evaluate_then_rerun_records_and_reproduces(projec
     assert "Running stage 'evaluate'" in first.stdout
     reference = (project / "results" / "metrics.json").read_bytes()
 
-    # SIGTERM reaches the stage (the whole process group, as a container stop does).
-    proc = _start(["dvc", "repro", "-f", "-s", "evaluate"], project)
-    _wait_until_running(db, proc)
-    code, out, err = _stop(proc, signal.SIGTERM)
-    assert code != 0 and "Traceback" not in out + err
-    assert [r["status"] for r in runs(db)] == ["FINISHED", "KILLED"]
+    # Ctrl-C and SIGTERM reach the stage (the whole process group, as a terminal or a
+    # container stop does): the stage ends its run KILLED itself.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        proc = _start(["dvc", "repro", "-f", "-s", "evaluate"], project)
+        _wait_until_running(db, proc)
+        code, out, err = _stop(proc, signum)
+        assert code != 0 and "Traceback" not in out + err, err
+        assert f"interrupted by {signal.Signals(signum).name}" in err
+        assert runs(db)[-1]["status"] == "KILLED" and "ermlab.reaped" not in runs(db)[-1]
 
     # SIGKILL: nothing can end the run, the next command reaps it.
     proc = _start(["dvc", "repro", "-f", "-s", "evaluate"], project)
@@ -158,7 +162,7 @@ def test_dvc_repro_stopped_mid_evaluate_then_rerun_records_and_reproduces(projec
     again = run_cmd(["dvc", "repro"], project)
     assert "Running stage 'evaluate'" in again.stdout
     recorded = runs(db)
-    assert [r["status"] for r in recorded] == ["FINISHED", "KILLED", "KILLED", "FINISHED"]
-    assert "ermlab.reaped" in recorded[2] and "ermlab.reaped" not in recorded[1]
+    assert [r["status"] for r in recorded] == ["FINISHED", *["KILLED"] * 3, "FINISHED"]
+    assert "ermlab.reaped" in recorded[3]
     assert (project / "results" / "metrics.json").read_bytes() == reference
     assert json.loads(reference)["n"]["train"] == 100
