@@ -51,3 +51,18 @@ def test_the_model_is_a_logged_model_of_its_run(tmp_path: Path, monkeypatch: pyt
     np.testing.assert_array_equal(pyfunc.predict(points), expected)
     sk = mlflow.sklearn.load_model(model.model_uri)
     np.testing.assert_array_equal(sk.predict_proba(points), result.estimator.predict_proba(points))
+
+
+def test_an_experiment_made_before_the_kind_tag_gets_it(tmp_path: Path):
+    from mlflow.tracking import MlflowClient
+
+    from ermlab import tracking
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    old = client.create_experiment("old", (tmp_path / "artifacts").as_uri())
+    tracking._experiment_ids().clear()  # a new process: nothing looked up yet
+    config = validate(compose([f"tracking.uri={uri}", "tracking.experiment=old"]))
+    _, experiment_id = tracking.client_for(config.tracking)
+    assert experiment_id == old
+    assert client.get_experiment(old).tags["mlflow.experimentKind"] == "custom_model_development"

@@ -341,13 +341,16 @@ def _experiment_ids() -> dict[tuple[str, str], str]:
 
 
 def _experiment_id(client, uri: str, name: str) -> str:
-    """The id of experiment ``name`` in the store at ``uri`` (created if new), looked up once
-    per process."""
+    """The id of experiment ``name`` in the store at ``uri`` (created if new, and given the
+    :data:`EXPERIMENT_KIND_TAGS` if it has no kind yet), looked up once per process."""
     known = _experiment_ids()
     if (uri, name) not in known:
         experiment = client.get_experiment_by_name(name)
         if experiment is not None:
             known[uri, name] = experiment.experiment_id
+            for key, value in EXPERIMENT_KIND_TAGS.items():
+                if key not in experiment.tags:  # made before ermlab set it
+                    client.set_experiment_tag(experiment.experiment_id, key, value)
         else:
             known[uri, name] = client.create_experiment(
                 name, artifact_root(uri), tags=EXPERIMENT_KIND_TAGS
