@@ -166,3 +166,34 @@ def test_dvc_repro_stopped_mid_evaluate_then_rerun_records_and_reproduces(projec
     assert "ermlab.reaped" in recorded[3]
     assert (project / "results" / "metrics.json").read_bytes() == reference
     assert json.loads(reference)["n"]["train"] == 100
+
+
+def test_a_large_population_draw_shows_progress_on_a_terminal(tmp_path: Path):
+    # Chunked, so any n_population is allowed; on a terminal it says how far it is.
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    # A new pseudo-terminal is 0 columns wide, and tqdm draws nothing in 0 columns.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    args = [*_ermlab(tmp_path, "data.n_population=2500000"), "hydra.run.dir=outputs/run"]
+    env = {k: v for k, v in os.environ.items() if k != "ERMLAB_ROOT"}
+    env.update(PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", ERMLAB_ROOT=str(REPO))
+    proc = subprocess.run(
+        args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=follower, timeout=300
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal is closed once everything is read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert proc.returncode == 0
+    assert b"population risk:" in shown and b"/3 [" in shown  # 3 chunks of 10^6 points
