@@ -168,6 +168,7 @@ def test_dvc_repro_stopped_mid_evaluate_then_rerun_records_and_reproduces(projec
     assert json.loads(reference)["n"]["train"] == 100
 
 
+@pytest.mark.slow
 def test_a_large_population_draw_shows_progress_on_a_terminal(tmp_path: Path):
     # Chunked, so any n_population is allowed; on a terminal it says how far it is.
     import fcntl
