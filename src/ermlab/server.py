@@ -32,7 +32,7 @@ DB_USER = "ermlab"
 DB_NAME = "mlflow"
 PASSWORD_ENV = "ERMLAB_DB_PASSWORD"
 START_TIMEOUT_S = 180  # the first start creates MLflow's tables in PostgreSQL
-STOP_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 10  # then SIGKILL: the server keeps nothing in memory (the database does)
 
 
 class ServerError(RuntimeError):
