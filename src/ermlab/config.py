@@ -562,9 +562,9 @@ def validate(cfg: DictConfig | dict, sections: tuple[str, ...] | None = None) ->
     from omegaconf.errors import OmegaConfBaseException
 
     plain = cfg if isinstance(cfg, dict) else OmegaConf.to_container(cfg, resolve=True)
-    key = json.dumps([plain, sections], sort_keys=True, default=repr)
-    if key in _VALIDATED:
-        return copy.deepcopy(_VALIDATED[key])
+    memo_key = json.dumps([plain, sections], sort_keys=True, default=repr)
+    if memo_key in _VALIDATED:
+        return copy.deepcopy(_VALIDATED[memo_key])
     wanted = sections or tuple(plain)
     try:
         node: dict[str, Any] = {}
@@ -596,7 +596,7 @@ def validate(cfg: DictConfig | dict, sections: tuple[str, ...] | None = None) ->
             if key not in node:
                 schema[key] = None
         merged = OmegaConf.merge(schema, node)
-        return _remember(key, OmegaConf.to_object(merged))
+        return _remember(memo_key, OmegaConf.to_object(merged))
     except OmegaConfBaseException as err:
         raise ConfigError(one_line(err)) from None
 

@@ -138,7 +138,6 @@ def execute_job(
     """Run one job wherever this is called (this process, a worker, a Ray node) and return
     Hydra's ``JobReturn``; a job whose config already has a FINISHED run is not run again
     when ``resume`` (see :func:`ermlab.sweeps.resume.reuse_finished_run`)."""
-    from hydra.core.hydra_config import HydraConfig
     from hydra.core.singleton import Singleton
     from hydra.core.utils import run_job, setup_globals
 
@@ -151,7 +150,6 @@ def execute_job(
     cwd = job.config.hydra.runtime.cwd
     if cwd and Path(cwd).is_dir():  # a worker starts elsewhere; relative paths mean the sweep's
         os.chdir(cwd)
-    HydraConfig.instance().set_config(job.config)
     if resume and (reused := reuse_finished_run(job.config)) is not None:
         return reused
     return run_job(

@@ -23,7 +23,11 @@ def reuse_finished_run(job_config: DictConfig):
     from ermlab.config import ConfigError, to_dict, validate
     from ermlab.tracking import config_hash, find_finished_run
 
-    task_config = OmegaConf.masked_copy(job_config, [k for k in job_config if k != "hydra"])
+    task_config = {
+        key: OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+        for key, value in job_config.items_ex(resolve=True)
+        if key != "hydra"
+    }
     try:
         config = validate(task_config)
     except ConfigError:
@@ -35,7 +39,7 @@ def reuse_finished_run(job_config: DictConfig):
         return None
     return JobReturn(
         overrides=list(job_config.hydra.overrides.task),
-        cfg=task_config,
+        cfg=OmegaConf.create(task_config),
         hydra_cfg=job_config,
         task_name=job_config.hydra.job.name,
         status=JobStatus.COMPLETED,
