@@ -26,6 +26,7 @@ JOBS = [
     ["++data.n_test=50", "split=stratified", "data=two_moons", "model=tree_classifier"],
     ["experiment=least_squares"],
     ["~experiment", "model=ols_poly"],
+    ["model=ridge", "~model.alpha", "seed=5"],
 ]
 
 
