@@ -17,6 +17,7 @@ plugin classes that Hydra discovers are thin subclasses in ``hydra_plugins.ermla
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -215,29 +216,41 @@ class JoblibLauncher(SweepLauncher):
         arguments = self.worker_arguments()
         if self.backend == "multiprocessing":
             arguments["singleton_state"] = None  # a forked worker has Hydra's state already
-        executor = self.executor(min(self.workers(), len(jobs)))
+        # Objects that exist now are never collected in a forked worker: its collector would
+        # otherwise touch, and so copy, the whole inherited heap page by page.
+        gc.freeze()
+        executor = self.executor(min(self.workers(), len(jobs)), arguments)
         try:
-            futures = [executor.submit(_indexed, i, job, arguments) for i, job in enumerate(jobs)]
+            futures = [executor.submit(_run_in_worker, i, job) for i, job in enumerate(jobs)]
             for future in as_completed(futures):  # as they finish, for the progress line
                 yield future.result()
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
+            gc.unfreeze()
 
     def workers(self) -> int:
         """How many worker processes ``n_jobs`` asks for."""
         return os.cpu_count() or 1 if self.n_jobs == -1 else self.n_jobs
 
-    def executor(self, workers: int):
-        """A process pool of ``workers``: forked, or joblib's loky (fresh interpreters)."""
+    def executor(self, workers: int, arguments: dict[str, Any]):
+        """A process pool of ``workers``, forked or joblib's loky (fresh interpreters), each
+        given :func:`execute_job`'s ``arguments`` once when it starts, not with every job."""
         if self.backend == "loky":
             from joblib.externals.loky import get_reusable_executor
 
-            return get_reusable_executor(max_workers=workers)
+            return get_reusable_executor(
+                max_workers=workers, initializer=_keep_arguments, initargs=(arguments,)
+            )
         if self.backend == "multiprocessing":
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            return ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_keep_arguments,
+                initargs=(arguments,),
+            )
         raise ValueError(
             f"hydra.launcher.backend={self.backend} is not allowed: multiprocessing or loky"
         )
@@ -245,6 +258,17 @@ class JoblibLauncher(SweepLauncher):
 
 def _indexed(position: int, job: Job, arguments: dict[str, Any]) -> tuple[int, Any]:
     return position, execute_job(job, **arguments)
+
+
+_WORKER_ARGUMENTS: dict[str, Any] = {}  # a pool worker's execute_job arguments (see executor)
+
+
+def _keep_arguments(arguments: dict[str, Any]) -> None:
+    _WORKER_ARGUMENTS.update(arguments)
+
+
+def _run_in_worker(position: int, job: Job) -> tuple[int, Any]:
+    return _indexed(position, job, _WORKER_ARGUMENTS)
 
 
 class RayLauncher(SweepLauncher):
