@@ -220,12 +220,15 @@ class JoblibLauncher(SweepLauncher):
         # otherwise touch, and so copy, the whole inherited heap page by page.
         gc.freeze()
         executor = self.executor(min(self.workers(), len(jobs)), arguments)
+        futures = []
         try:
-            futures = [executor.submit(_run_in_worker, i, job) for i, job in enumerate(jobs)]
+            futures += [executor.submit(_run_in_worker, i, job) for i, job in enumerate(jobs)]
             for future in as_completed(futures):  # as they finish, for the progress line
                 yield future.result()
         finally:
-            executor.shutdown(wait=True, cancel_futures=True)
+            for future in futures:  # after an error or Ctrl-C: no job starts any more
+                future.cancel()
+            executor.shutdown(wait=True)
             gc.unfreeze()
 
     def workers(self) -> int:
