@@ -90,6 +90,9 @@ def ray_head():
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "RAY_USAGE_STATS_ENABLED": "0",
+        # A token in the user's ~/.ray (left by `ray get-auth-token --generate`) would switch
+        # this head to token authentication, which the test's driver does not use.
+        "HOME": short_dir,
     }
     head = subprocess.Popen(
         [

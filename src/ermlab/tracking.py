@@ -104,14 +104,18 @@ def artifact_root(uri: str) -> str | None:
     return None
 
 
-@functools.cache
 def git_commit() -> str | None:
-    """The commit of the project checkout, or None outside git (asked once per process: a
-    sweep's jobs all run the same code)."""
+    """The commit of the project checkout, or None outside git (asked once per project root
+    and process: a sweep's jobs all run the same code)."""
+    return _git_commit_of(project_root())
+
+
+@functools.cache
+def _git_commit_of(root: Path) -> str | None:
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"],
-            cwd=project_root(),
+            cwd=root,
             capture_output=True,
             text=True,
             timeout=10,
