@@ -197,3 +197,94 @@ def test_a_crash_fails_the_run_in_one_line_a_restart_keeps_the_data_a_stop_leave
         run_cmd([command[0], "stop", *command[1:]], tmp_path, check=False)
         assert _processes_of(root) == []
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _finished_children(url: str, experiment: str) -> dict[str, str]:
+    """{run id: parent run id} of the FINISHED child runs of ``experiment`` on ``url``."""
+    client = _client(url)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return {}
+    runs = client.search_runs([found.experiment_id], "attributes.status = 'FINISHED'")
+    return {
+        r.info.run_id: r.data.tags["mlflow.parentRunId"]
+        for r in runs
+        if "mlflow.parentRunId" in r.data.tags
+    }
+
+
+def test_a_server_killed_mid_sweep_fails_its_jobs_in_one_line_and_the_sweep_resumes(
+    tmp_path: Path,
+):
+    import shutil
+    import subprocess
+    import tempfile
+
+    from tests.conftest import BIN
+    from tests.servers import require_postgres
+
+    from ermlab.server import Layout, free_port, read_state
+    from ermlab.sweeps.store import REUSED_RUNS
+
+    require_postgres()
+    root = Path(tempfile.mkdtemp(prefix="ermlab-resume-"))  # reachable by postgres, see servers
+    root.chmod(0o755)
+    command = ["ermlab-server", "--dir", str(root), "--port", str(free_port()), "--workers", "1"]
+    seeds = 8
+    try:
+        started = run_cmd([command[0], "start", *command[1:]], tmp_path).stdout
+        url = started.split("MLflow on ")[1].split()[0]
+        # ~0.3 s a job (10⁶ population points): slow enough to kill the server between jobs.
+        sweep = ["ermlab", "-m", f"seed=range({seeds})", "data.n_population=1000000"]
+        sweep += [f"tracking.uri={url}", "tracking.experiment=resumed"]
+        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+        first = subprocess.Popen(
+            [*sweep, f"hydra.sweep.dir={tmp_path / 'first'}"],
+            cwd=tmp_path,
+            env={**env, "ERMLAB_ROOT": str(REPO)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 240
+        while len(_finished_children(url, "resumed")) < 2:
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "the sweep finished no job in 240 s"
+            time.sleep(0.2)
+        os.killpg(read_state(Layout(root))["pid"], signal.SIGKILL)  # the MLflow server only
+        _, err = first.communicate(timeout=600)
+        assert first.returncode == 2, err
+        assert "Traceback" not in err, err
+        failed = [line for line in err.splitlines() if line.startswith("ermlab: error:")]
+        (tmp_path / "first.stderr").write_text(err)
+        assert any(f"tracking.uri={url}" in line for line in failed), err
+
+        # Started again, the same sweep runs only the jobs that did not finish.
+        run_cmd([command[0], "start", *command[1:]], tmp_path)
+        before = _finished_children(url, "resumed")
+        assert 2 <= len(before) < seeds
+        again = run_cmd(
+            [*sweep, f"hydra.sweep.dir={tmp_path / 'again'}"], tmp_path, ERMLAB_ROOT=str(REPO)
+        )
+        reused = (
+            json.loads((tmp_path / "again" / REUSED_RUNS).read_text())
+            if (tmp_path / "again" / REUSED_RUNS).exists()
+            else None
+        )
+        after = _finished_children(url, "resumed")
+        parents = set(after.values()) - set(before.values())
+        assert len(parents) == 1, again.stdout
+        (parent,) = parents
+        ran = [run_id for run_id, p in after.items() if p == parent]
+        assert len(ran) == seeds - len(before)
+        listed = json.loads(
+            Path(_client(url).download_artifacts(parent, REUSED_RUNS, str(tmp_path))).read_text()
+        )
+        assert sorted(listed) == sorted(before)
+        assert reused is None or sorted(reused) == sorted(before)
+        with (tmp_path / "again" / "jobs.csv").open() as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == seeds and all(r["status"] == "ok" for r in rows)
+    finally:
+        run_cmd([command[0], "stop", *command[1:]], tmp_path, check=False)
+        shutil.rmtree(root, ignore_errors=True)

@@ -260,7 +260,9 @@ SERVER_REQUEST_RETRIES = 3
 def lost_server(err: BaseException, tracking) -> ConnectionError | None:
     """The one-line error for an MLflow request that failed because the tracking server stopped
     answering (after its retries); None for any other error."""
-    if type(err).__name__ != "MlflowException" or "Max retries exceeded" not in str(err):
+    # MLflow's words for a request that never got an answer (refused, reset, cut off mid-reply).
+    transport = "API request to " in str(err) and " failed with exception " in str(err)
+    if type(err).__name__ != "MlflowException" or not transport:
         return None
     return ConnectionError(
         f"the MLflow tracking server at tracking.uri={tracking.uri} stopped answering: the run "
@@ -383,12 +385,17 @@ def find_finished_run(tracking, digest: str):
     if not tracking.enabled:
         return None
     client, experiment_id = client_for(tracking)
-    found = client.search_runs(
-        [experiment_id],
-        filter_string=f"tags.{CONFIG_HASH_TAG} = '{digest}' and attributes.status = 'FINISHED'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
+    try:
+        found = client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.{CONFIG_HASH_TAG} = '{digest}' and attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+    except Exception as err:
+        if (lost := lost_server(err, tracking)) is not None:
+            raise lost from None
+        raise
     return found[0] if found else None
 
 
@@ -448,7 +455,12 @@ def tracked_run(
     The run ends FINISHED, or (and the error propagates) KILLED on Ctrl-C or a termination
     signal (see :mod:`ermlab.signals`), FAILED when the body raises anything else.
     """
-    recorder = open_run(tracking, run_name, parent_run_id, tags)
+    try:
+        recorder = open_run(tracking, run_name, parent_run_id, tags)
+    except Exception as err:
+        if (lost := lost_server(err, tracking)) is not None:
+            raise lost from None
+        raise
     if recorder is None:
         yield None
         return

@@ -34,7 +34,10 @@ def reuse_finished_run(job_config: DictConfig):
         return None
     if not config.tracking.enabled:
         return None
-    found = find_finished_run(config.tracking, config_hash(to_dict(config)))
+    try:
+        found = find_finished_run(config.tracking, config_hash(to_dict(config)))
+    except ConnectionError:
+        return None  # the server is gone: the job runs, and fails in one line saying so
     if found is None:
         return None
     return JobReturn(

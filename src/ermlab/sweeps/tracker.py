@@ -103,12 +103,22 @@ class SweepTracker(Callback):
             self.parent.log_text(json.dumps(self.reused_runs), REUSED_RUNS)
 
     def _finish(self, status: str) -> None:
-        if self.parent is not None:
-            self.parent.finish(status)
-            self.parent = None
+        parent, self.parent = self.parent, None
         os.environ.pop(PARENT_RUN_ENV, None)
         if self in _OPEN_SWEEPS:
             _OPEN_SWEEPS.remove(self)
+        if parent is None:
+            return
+        try:
+            parent.finish(status)
+        except Exception as err:  # the server went away: say so, and still exit non-zero
+            print(
+                f"ermlab: error: the sweep's parent run {parent.run_id} could not be ended "
+                f"{status}: {user_message(err)} (the next ermlab run on this store marks it "
+                "KILLED)",
+                file=sys.stderr,
+            )
+            self.failed = True
 
 
 # Sweeps whose parent run is open: Ctrl-C must not leave them RUNNING (see main).
