@@ -39,6 +39,21 @@ def run_cmd(args: list[str], cwd: Path, check: bool = True, **env: str):
     return proc
 
 
+def sweep_in(folder: Path, *overrides: str):
+    """``ermlab -m OVERRIDES`` recording to folder/mlflow.db (experiment ``s``), its sweep
+    folder folder/multirun; returns the CompletedProcess (raises when it fails)."""
+    args = [
+        "ermlab",
+        "-m",
+        *overrides,
+        f"tracking.uri=sqlite:///{folder}/mlflow.db",
+        "tracking.experiment=s",
+        f"hydra.sweep.dir={folder}/multirun",
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    return run_cmd(args, folder, ERMLAB_ROOT=str(REPO))
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the project in a fresh git repository, with data/ restored."""

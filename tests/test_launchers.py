@@ -14,21 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.conftest import BIN, REPO, run_cmd
+from tests.conftest import BIN, sweep_in
 
-
-def sweep(folder: Path, *overrides: str):
-    """``ermlab -m`` recording to folder/mlflow.db (experiment ``s``); returns the process."""
-    args = [
-        "ermlab",
-        "-m",
-        *overrides,
-        f"tracking.uri=sqlite:///{folder}/mlflow.db",
-        "tracking.experiment=s",
-        f"hydra.sweep.dir={folder}/multirun",
-    ]
-    folder.mkdir(parents=True, exist_ok=True)
-    return run_cmd(args, folder, ERMLAB_ROOT=str(REPO))
+sweep = sweep_in
 
 
 def children(folder: Path) -> dict[str, dict[str, float]]:

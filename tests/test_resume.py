@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.conftest import REPO, run_cmd
+from tests.conftest import sweep_in
 
 from ermlab.tracking import config_hash
 
@@ -21,16 +21,7 @@ def test_the_config_hash_is_the_canonical_json_of_the_config_without_tracking():
     assert config_hash({**config, "seed": 4}) != config_hash(config)
 
 
-def sweep(folder: Path, *overrides: str):
-    args = [
-        "ermlab",
-        "-m",
-        *overrides,
-        f"tracking.uri=sqlite:///{folder}/mlflow.db",
-        "tracking.experiment=s",
-        f"hydra.sweep.dir={folder}/multirun",
-    ]
-    return run_cmd(args, folder, ERMLAB_ROOT=str(REPO))
+sweep = sweep_in
 
 
 def runs(folder: Path):

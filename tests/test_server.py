@@ -9,6 +9,8 @@ import json
 import os
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -151,24 +153,38 @@ def _processes_of(root: Path, group: int | None = None) -> list[str]:
     return found
 
 
-def test_a_crash_fails_the_run_in_one_line_a_restart_keeps_the_data_a_stop_leaves_nothing(
-    tmp_path: Path,
-):
+@contextmanager
+def _own_server(tmp_path: Path, prefix: str) -> Iterator[tuple[Path, list[str], str]]:
+    """A team server of its own (for tests that kill and restart it): yields its folder, the
+    ``ermlab-server`` command line without its verb, and its URL; stopped and removed after,
+    leaving no process behind."""
     import shutil
     import tempfile
 
     from tests.servers import require_postgres
 
-    from ermlab.server import Layout, free_port, read_state
-    from ermlab.tracking import tracked_run
+    from ermlab.server import free_port
 
     require_postgres()
-    root = Path(tempfile.mkdtemp(prefix="ermlab-restart-"))  # reachable by postgres, see servers
+    root = Path(tempfile.mkdtemp(prefix=prefix))  # reachable by postgres, see servers
     root.chmod(0o755)
     command = ["ermlab-server", "--dir", str(root), "--port", str(free_port()), "--workers", "1"]
     try:
         started = run_cmd([command[0], "start", *command[1:]], tmp_path).stdout
-        url = started.split("MLflow on ")[1].split()[0]
+        yield root, command, started.split("MLflow on ")[1].split()[0]
+    finally:
+        run_cmd([command[0], "stop", *command[1:]], tmp_path, check=False)
+        assert _processes_of(root) == []
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_crash_fails_the_run_in_one_line_a_restart_keeps_the_data_a_stop_leaves_nothing(
+    tmp_path: Path,
+):
+    from ermlab.server import Layout, read_state
+    from ermlab.tracking import tracked_run
+
+    with _own_server(tmp_path, "ermlab-restart-") as (root, command, url):
         secret = Layout(root).password_file.read_text().strip()
         group = read_state(Layout(root))["pid"]
         running = _processes_of(root, group)
@@ -193,10 +209,6 @@ def test_a_crash_fails_the_run_in_one_line_a_restart_keeps_the_data_a_stop_leave
         group = read_state(Layout(root))["pid"]
         assert "stopped" in run_cmd([command[0], "stop", *command[1:]], tmp_path).stdout
         assert _processes_of(root, group) == []
-    finally:
-        run_cmd([command[0], "stop", *command[1:]], tmp_path, check=False)
-        assert _processes_of(root) == []
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _finished_children(url: str, experiment: str) -> dict[str, str]:
@@ -216,24 +228,15 @@ def _finished_children(url: str, experiment: str) -> dict[str, str]:
 def test_a_server_killed_mid_sweep_fails_its_jobs_in_one_line_and_the_sweep_resumes(
     tmp_path: Path,
 ):
-    import shutil
     import subprocess
-    import tempfile
 
     from tests.conftest import BIN
-    from tests.servers import require_postgres
 
-    from ermlab.server import Layout, free_port, read_state
+    from ermlab.server import Layout, read_state
     from ermlab.sweeps.store import REUSED_RUNS
 
-    require_postgres()
-    root = Path(tempfile.mkdtemp(prefix="ermlab-resume-"))  # reachable by postgres, see servers
-    root.chmod(0o755)
-    command = ["ermlab-server", "--dir", str(root), "--port", str(free_port()), "--workers", "1"]
     seeds = 8
-    try:
-        started = run_cmd([command[0], "start", *command[1:]], tmp_path).stdout
-        url = started.split("MLflow on ")[1].split()[0]
+    with _own_server(tmp_path, "ermlab-resume-") as (root, command, url):
         # ~0.3 s a job (10⁶ population points): slow enough to kill the server between jobs.
         sweep = ["ermlab", "-m", f"seed=range({seeds})", "data.n_population=1000000"]
         sweep += [f"tracking.uri={url}", "tracking.experiment=resumed"]
@@ -285,6 +288,3 @@ def test_a_server_killed_mid_sweep_fails_its_jobs_in_one_line_and_the_sweep_resu
         with (tmp_path / "again" / "jobs.csv").open() as f:
             rows = list(csv.DictReader(f))
         assert len(rows) == seeds and all(r["status"] == "ok" for r in rows)
-    finally:
-        run_cmd([command[0], "stop", *command[1:]], tmp_path, check=False)
-        shutil.rmtree(root, ignore_errors=True)
