@@ -21,7 +21,7 @@ from ermlab.models.lm_summary import LmSummary, lm_summary
 from ermlab.paths import atomic_path
 from ermlab.split import split
 from ermlab.sweeps.decomposition import log_predictions
-from ermlab.sweeps.store import OVERRIDES_TAG
+from ermlab.sweeps.store import OVERRIDES_TAG, override_key
 from ermlab.tracking import Recorder, check_reachable, record_results, tracked_run
 
 
@@ -128,7 +128,8 @@ def sweep_name(overrides: Sequence[str]) -> str:
     ``sweep: model.lr × seed`` for ``ermlab -m model.lr=0.1,1000 seed='range(5)'``."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    parsed = OverridesParser.create().parse_overrides([o for o in overrides if not _is_hydra(o)])
+    task = [o for o in overrides if not override_key(o).startswith("hydra.")]
+    parsed = OverridesParser.create().parse_overrides(task)
     swept = [o.get_key_element() for o in parsed if o.is_sweep_override()]
     return ("sweep: " + " × ".join(swept) if swept else "sweep")[:MAX_RUN_NAME]
 
@@ -136,15 +137,11 @@ def sweep_name(overrides: Sequence[str]) -> str:
 def _already_named(override: str) -> bool:
     """Whether the run name already says this override (data source, model, size, seed) or it
     does not change what the run is (its label, where it is recorded, Hydra's settings)."""
-    key = override.split("=", 1)[0].lstrip("+~")
+    key = override_key(override)
     return key in {"data", "model", "data.n_train", "seed", "name"} or key.split(".")[0] in {
         "tracking",
         "hydra",
     }
-
-
-def _is_hydra(override: str) -> bool:
-    return override.lstrip("+~").startswith("hydra.")
 
 
 def record_summary(

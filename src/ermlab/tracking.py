@@ -62,12 +62,14 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+@functools.cache
 def concurrent_sqlite(uri: str) -> str:
     """A SQLite store that several processes write at once (a parallel sweep): the database
     is switched to write-ahead logging, so readers never block the writer, and the returned
     URI makes each connection wait up to :data:`SQLITE_BUSY_TIMEOUT_S` for another writer's
     lock instead of failing with "database is locked" (the remedies SQLite and MLflow
-    recommend). Other URIs are returned unchanged."""
+    recommend). Other URIs are returned unchanged. Once per store and process: the journal
+    mode is stored in the database file."""
     prefix = "sqlite:///"
     if not uri.startswith(prefix) or "?" in uri:
         return uri
@@ -270,6 +272,34 @@ def lost_server(err: BaseException, tracking) -> ConnectionError | None:
     )
 
 
+@contextmanager
+def lost_server_in_one_line(tracking) -> Iterator[None]:
+    """Raise :func:`lost_server`'s one-line error in place of MLflow's when the body's request
+    to the tracking server got no answer; any other error passes unchanged."""
+    try:
+        yield
+    except Exception as err:
+        if (lost := lost_server(err, tracking)) is not None:
+            raise lost from None
+        raise
+
+
+def search_all_runs(
+    client, experiment_ids: list[str], filter_string: str = "", order_by: list[str] | None = None
+) -> list:
+    """Every run of ``experiment_ids`` matching ``filter_string``, page after page (MLflow
+    returns at most 1,000 runs a request)."""
+    runs, token = [], None
+    while True:
+        page = client.search_runs(
+            experiment_ids, filter_string, max_results=1000, order_by=order_by, page_token=token
+        )
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
 def client_for(tracking) -> tuple[Any, str]:
     """An MlflowClient for the ``tracking`` config and the id of its experiment (created if new)."""
     from mlflow.tracking import MlflowClient
@@ -385,17 +415,13 @@ def find_finished_run(tracking, digest: str):
     if not tracking.enabled:
         return None
     client, experiment_id = client_for(tracking)
-    try:
+    with lost_server_in_one_line(tracking):
         found = client.search_runs(
             [experiment_id],
             filter_string=f"tags.{CONFIG_HASH_TAG} = '{digest}' and attributes.status = 'FINISHED'",
             order_by=["attributes.start_time DESC"],
             max_results=1,
         )
-    except Exception as err:
-        if (lost := lost_server(err, tracking)) is not None:
-            raise lost from None
-        raise
     return found[0] if found else None
 
 
@@ -455,12 +481,8 @@ def tracked_run(
     The run ends FINISHED, or (and the error propagates) KILLED on Ctrl-C or a termination
     signal (see :mod:`ermlab.signals`), FAILED when the body raises anything else.
     """
-    try:
+    with lost_server_in_one_line(tracking):
         recorder = open_run(tracking, run_name, parent_run_id, tags)
-    except Exception as err:
-        if (lost := lost_server(err, tracking)) is not None:
-            raise lost from None
-        raise
     if recorder is None:
         yield None
         return
@@ -515,31 +537,22 @@ def search_runs(uri: str, experiment: str, filter_string: str | None = None) -> 
     if found is None:
         names = sorted(e.name for e in client.search_experiments())
         raise ValueError(f"experiment={experiment!r} is not allowed: one of {names} in {uri}")
-    rows, token = [], None
-    while True:
-        try:
-            page = client.search_runs(
-                [found.experiment_id],
-                filter_string=filter_string or "",
-                order_by=["attributes.start_time DESC"],
-                max_results=1000,
-                page_token=token,
-            )
-        except MlflowException as err:
-            raise ValueError(f"filter={filter_string!r}: {' '.join(err.message.split())}") from None
-        for run in page:
-            row = {
-                "run_id": run.info.run_id,
-                "run_name": run.info.run_name,
-                "status": run.info.status,
-                "start_time": datetime.datetime.fromtimestamp(
-                    run.info.start_time / 1000, datetime.UTC
-                ),
-                "parent_run_id": run.data.tags.get("mlflow.parentRunId"),
-            }
-            row.update({f"metrics.{k}": v for k, v in run.data.metrics.items()})
-            row.update({f"params.{k}": v for k, v in run.data.params.items()})
-            rows.append(row)
-        token = page.token
-        if not token:
-            return rows
+    try:
+        runs = search_all_runs(
+            client, [found.experiment_id], filter_string or "", ["attributes.start_time DESC"]
+        )
+    except MlflowException as err:
+        raise ValueError(f"filter={filter_string!r}: {' '.join(err.message.split())}") from None
+    rows = []
+    for run in runs:
+        row = {
+            "run_id": run.info.run_id,
+            "run_name": run.info.run_name,
+            "status": run.info.status,
+            "start_time": datetime.datetime.fromtimestamp(run.info.start_time / 1000, datetime.UTC),
+            "parent_run_id": run.data.tags.get("mlflow.parentRunId"),
+        }
+        row.update({f"metrics.{k}": v for k, v in run.data.metrics.items()})
+        row.update({f"params.{k}": v for k, v in run.data.params.items()})
+        rows.append(row)
+    return rows

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ermlab.tracking import search_all_runs
+
 OVERRIDES_TAG = "ermlab.overrides"  # JSON list of the job's key=value overrides
 PARENT_TAG = "mlflow.parentRunId"
 SWEEP_KEYS_PARAM = "sweep.keys"  # JSON list of the swept keys, in command-line order
 SWEEP_VALUES_PREFIX = "sweep.values."  # + key: the swept values, comma-separated
 REUSED_RUNS = "reused_runs.json"  # JSON list of run ids (written by a resumed sweep)
 FAILED_JOBS = "failed_jobs.json"  # JSON list of {"overrides": [...], "reason": str}
-PAGE = 1000
 
 
 class StoreError(ValueError):
@@ -73,16 +74,6 @@ def sweep_params(overrides: list[str]) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------- reading runs
-def _search(client, experiment_ids: list[str], filter_string: str) -> list:
-    runs, token = [], None
-    while True:
-        page = client.search_runs(experiment_ids, filter_string, max_results=PAGE, page_token=token)
-        runs.extend(page)
-        token = page.token
-        if not token:
-            return runs
-
-
 def _local_artifact(run, path: str) -> Path | None:
     """The artifact's file when the run's artifacts are on this file system, else ``None``."""
     from urllib.parse import unquote, urlparse
@@ -121,7 +112,7 @@ def sweep_runs(client, parent_run_id: str) -> list:
     """The runs of a sweep: the children of ``parent_run_id`` plus the runs listed in its
     :data:`REUSED_RUNS` artifact (a resumed sweep reuses runs of an older parent)."""
     parent = get_run(client, parent_run_id)
-    children = _search(
+    children = search_all_runs(
         client, [parent.info.experiment_id], f"tags.`{PARENT_TAG}` = '{parent_run_id}'"
     )
     seen = {r.info.run_id for r in children}
@@ -238,7 +229,7 @@ def load_runs(client, experiment: str, filter_string: str = "") -> Sweep:
     from mlflow.exceptions import MlflowException
 
     try:
-        runs = _search(client, [found.experiment_id], filter_string)
+        runs = search_all_runs(client, [found.experiment_id], filter_string)
     except MlflowException as err:
         message = " ".join(str(err).split())
         raise StoreError(f"--filter {filter_string!r} is not allowed: {message}") from None
