@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 import math
 import numbers
@@ -476,9 +477,12 @@ class Config:
     model: Any = MISSING
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     study: Any = None
-    # The per-run figures (fit, residuals, training curve): None draws them for a single run
-    # and the DVC pipeline, not for each job of a sweep (its report draws the aggregate ones).
+    # The per-run figures (fit, residuals, training curve) and the MLflow logged model: None
+    # makes them for a single run and the DVC pipeline, not for each job of a sweep (its report
+    # draws the aggregate pictures; MLflow's own autolog of a parameter search logs no model
+    # per child run either). true or false decides for both.
     plots: bool | None = None
+    log_model: bool | None = None
 
     def __post_init__(self) -> None:
         from ermlab.sizes import check_sizes
@@ -534,11 +538,25 @@ def register_configs() -> None:
 
 # --------------------------------------------------------------------------- compose/validate
 def _typed(section: str, node: Any, schemas: dict[str, type]) -> DictConfig:
-    """Merge a plain section (as read back from params.yaml) onto the schema its ``kind`` names."""
+    """Merge a plain section (as read back from params.yaml) onto the schema its ``kind`` names.
+
+    The result is remembered by content: the jobs of a sweep mostly share their ``data`` and
+    ``split`` sections (a seed sweep, all of them), and each merge costs milliseconds."""
     kind = node.get("kind") if isinstance(node, dict | DictConfig) else None
     if kind not in schemas:
         raise ConfigError(f"{section}.kind={kind!r} is not allowed: one of {sorted(schemas)}")
-    return OmegaConf.merge(OmegaConf.structured(schemas[kind]), node)
+    key = json.dumps([section, node], sort_keys=True, default=repr)
+    if key not in _TYPED_SECTIONS:
+        _TYPED_SECTIONS[key] = OmegaConf.merge(_schema(schemas[kind]), node)
+        while len(_TYPED_SECTIONS) > MAX_VALIDATED:
+            _TYPED_SECTIONS.popitem(last=False)
+    return _TYPED_SECTIONS[key]  # never changed: OmegaConf.merge copies its first argument
+
+
+@functools.cache
+def _schema(dataclass_type: type) -> DictConfig:
+    """The structured config of a schema, made once (merges copy it, never change it)."""
+    return OmegaConf.structured(dataclass_type)
 
 
 def validate(cfg: DictConfig | dict, sections: tuple[str, ...] | None = None) -> Config:
@@ -591,11 +609,9 @@ def validate(cfg: DictConfig | dict, sections: tuple[str, ...] | None = None) ->
                     "a model node with a _target_ (see conf/model/)",
                 )
             node[key] = value
-        schema = OmegaConf.structured(Config)
         for key in ("data", "split", "model"):
-            if key not in node:
-                schema[key] = None
-        merged = OmegaConf.merge(schema, node)
+            node.setdefault(key, None)  # a section not asked for stays None
+        merged = OmegaConf.merge(_schema(Config), node)
         return _remember(memo_key, OmegaConf.to_object(merged))
     except OmegaConfBaseException as err:
         raise ConfigError(one_line(err)) from None
@@ -604,6 +620,7 @@ def validate(cfg: DictConfig | dict, sections: tuple[str, ...] | None = None) ->
 # Validated configs by content: a sweep validates each job's config before it launches, when
 # it looks for a run to reuse, and in the job (OmegaConf's merge costs tens of milliseconds).
 _VALIDATED: OrderedDict[str, Config] = OrderedDict()
+_TYPED_SECTIONS: OrderedDict[str, DictConfig] = OrderedDict()
 MAX_VALIDATED = 1024
 
 

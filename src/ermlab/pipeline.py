@@ -59,7 +59,8 @@ def run(
     tags = {OVERRIDES_TAG: json.dumps(list(overrides))}  # the sweep report reads the job back
     with tracked_run(config.tracking, name, parent_run_id, tags) as recorder:
         if recorder is not None:
-            recorder.log_config(to_dict(config))
+            # A sweep's job is short: its params go with its risks, one request fewer.
+            recorder.log_config(to_dict(config), defer=in_sweep)
         estimator, history = models.fit(estimator, train.X, train.y)
         metrics = assess(
             config, estimator, history, train, test, source, out_dir, recorder, in_sweep
@@ -86,19 +87,20 @@ def assess(
 
     metrics = evaluate(estimator, train, test, source, config.seed, **options(config))
     artifacts = {}
-    if draws_plots(config, in_sweep):
+    if per_run(config.plots, in_sweep):
         artifacts = plot_run(estimator, train, test, source, history, out_dir / "plots")
     write_metrics(metrics, out_dir / "metrics.json")
-    record_results(recorder, metric_names(metrics), history, artifacts, estimator, train.X)
+    logged = estimator if per_run(config.log_model, in_sweep) else None
+    record_results(recorder, metric_names(metrics), history, artifacts, logged, train.X)
     log_predictions(recorder, estimator, source)  # for the sweep report's bias–variance split
     return metrics
 
 
-def draws_plots(config: Config, in_sweep: bool) -> bool:
-    """Whether a run draws its figures: ``config.plots`` when set, else only outside a sweep
-    (a sweep's report draws the aggregate pictures; three PNGs a job would cost more than
-    the job)."""
-    return config.plots if config.plots is not None else not in_sweep
+def per_run(setting: bool | None, in_sweep: bool) -> bool:
+    """Whether a run makes one of its per-run extras (``plots``, ``log_model``): the setting
+    when given, else only outside a sweep (a sweep's report draws the aggregate pictures;
+    three PNGs and a model folder a job would cost more than the job)."""
+    return setting if setting is not None else not in_sweep
 
 
 def run_name(config: Config, train: Dataset, overrides: Sequence[str] = ()) -> str:

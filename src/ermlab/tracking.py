@@ -21,7 +21,8 @@ from typing import Any
 
 from ermlab.paths import project_root
 
-MAX_PARAMS_PER_BATCH = 100  # MLflow's limit for one log_batch call
+MAX_PARAMS_PER_BATCH = 100  # MLflow's limits for one log_batch call: params, and tags, each
+MAX_ENTITIES_PER_BATCH = 1000  # params, tags and metrics together
 MAX_PARAM_LENGTH = 6000
 MODEL_EXAMPLE_ROWS = 5  # training rows kept as the logged model's input example
 # The MLflow 3 UI opens an experiment with this tag in its model-training view, not the GenAI one
@@ -130,31 +131,47 @@ def _git_commit_of(root: Path) -> str | None:
 class Recorder:
     """Writes to one MLflow run through an ``MlflowClient`` (no global fluent-API state)."""
 
-    def __init__(self, client, run_id: str, experiment_id: str | None = None) -> None:
+    def __init__(
+        self,
+        client,
+        run_id: str,
+        experiment_id: str | None = None,
+        artifact_uri: str | None = None,
+    ) -> None:
         self.client = client
         self.run_id = run_id
         self._experiment_id = experiment_id
+        self._artifact_uri = artifact_uri
+        self._artifact_repository = None
+        self._pending_params: list = []  # deferred by log_params(defer=True)
+        self._pending_tags: list = []
 
-    def log_params(self, params: dict[str, Any], tags: list | None = None) -> None:
-        """Params (and ``tags``, ``mlflow.entities.RunTag``, in the same first batch)."""
+    def log_params(
+        self, params: dict[str, Any], tags: list | None = None, defer: bool = False
+    ) -> None:
+        """Params (and ``tags``, ``mlflow.entities.RunTag``, in the same batches); with
+        ``defer`` they are written with the next metrics, or when the run ends."""
         from mlflow.entities import Param
 
-        items = [Param(k, str(v)[:MAX_PARAM_LENGTH]) for k, v in sorted(params.items())]
-        first_tags = list(tags or [])
-        for start in range(0, max(len(items), 1), MAX_PARAMS_PER_BATCH):
-            batch = items[start : start + MAX_PARAMS_PER_BATCH]
-            self.client.log_batch(self.run_id, params=batch, tags=first_tags if start == 0 else [])
+        self._pending_params += [
+            Param(k, str(v)[:MAX_PARAM_LENGTH]) for k, v in sorted(params.items())
+        ]
+        self._pending_tags += list(tags or [])
+        if not defer:
+            self._write_batches([])
 
-    def log_config(self, config: dict[str, Any]) -> None:
+    def log_config(self, config: dict[str, Any], defer: bool = False) -> None:
         """The resolved config: flattened as params, whole as ``config.yaml``, and its
-        :func:`config_hash` as the tag :data:`CONFIG_HASH_TAG`."""
+        :func:`config_hash` as the tag :data:`CONFIG_HASH_TAG`. With ``defer``, params and tag
+        go with the risks in one request (a sweep's job: one MLflow write fewer)."""
         import yaml
         from mlflow.entities import RunTag
 
         from ermlab.config import flatten
 
-        self.log_params(flatten(config), [RunTag(CONFIG_HASH_TAG, config_hash(config))])
-        self.log_text(yaml.safe_dump(config, sort_keys=False), "config.yaml")
+        tag = RunTag(CONFIG_HASH_TAG, config_hash(config))
+        self.log_params(flatten(config), [tag], defer=defer)
+        self.log_text(yaml.dump(config, Dumper=_yaml_dumper(), sort_keys=False), "config.yaml")
 
     def log_metrics(
         self, metrics: dict[str, float], step: int = 0, model_id: str | None = None
@@ -163,11 +180,9 @@ class Recorder:
         from mlflow.entities import Metric
 
         now = _now_ms()
-        rows = [
-            Metric(k, float(v), now, step, model_id=model_id) for k, v in sorted(metrics.items())
-        ]
-        for start in range(0, len(rows), 1000):
-            self.client.log_batch(self.run_id, metrics=rows[start : start + 1000])
+        self._write_batches(
+            [Metric(k, float(v), now, step, model_id=model_id) for k, v in sorted(metrics.items())]
+        )
 
     def log_history(self, history: dict[str, list[float]]) -> None:
         """Loss per epoch as step metrics ``train/loss`` and ``val/loss`` (NaN epochs skipped)."""
@@ -179,14 +194,44 @@ class Recorder:
             for epoch, value in zip(history.get("epoch", []), history.get(key, []), strict=False):
                 if value == value and abs(value) != float("inf"):
                     rows.append(Metric(name, float(value), now, int(epoch)))
-        for start in range(0, len(rows), 1000):
-            self.client.log_batch(self.run_id, metrics=rows[start : start + 1000])
+        if rows:
+            self._write_batches(rows)
+
+    def _write_batches(self, metrics: list) -> None:
+        """``metrics`` and the pending params and tags, in as few ``log_batch`` requests as
+        MLflow's limits allow (one, for a run of ermlab's size)."""
+        params, tags = self._pending_params, self._pending_tags
+        self._pending_params, self._pending_tags = [], []
+        while True:
+            batch_params, params = params[:MAX_PARAMS_PER_BATCH], params[MAX_PARAMS_PER_BATCH:]
+            batch_tags, tags = tags[:MAX_PARAMS_PER_BATCH], tags[MAX_PARAMS_PER_BATCH:]
+            room = MAX_ENTITIES_PER_BATCH - len(batch_params) - len(batch_tags)
+            batch_metrics, metrics = metrics[:room], metrics[room:]
+            self.client.log_batch(
+                self.run_id, metrics=batch_metrics, params=batch_params, tags=batch_tags
+            )
+            if not (params or tags or metrics):
+                return
 
     def log_artifact(self, path: Path, folder: str | None = None) -> None:
-        self.client.log_artifact(self.run_id, str(path), folder)
+        """Copy the file at ``path`` into the run's artifacts (under ``folder``)."""
+        self._artifacts().log_artifact(str(path), folder)
 
     def log_text(self, text: str, name: str) -> None:
-        self.client.log_text(self.run_id, text, name)
+        """``text`` as the run's artifact ``name`` (``folder/file.txt``)."""
+        folder, _, file_name = name.rpartition("/")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / file_name
+            path.write_text(text, encoding="utf-8")
+            self.log_artifact(path, folder or None)
+
+    def _artifacts(self):
+        """The run's artifact repository, made once from the artifact URI its creation
+        returned (``MlflowClient.log_artifact`` would look the run up again for every file)."""
+        if self._artifact_repository is None:
+            uri = self._artifact_uri or self.client.get_run(self.run_id).info.artifact_uri
+            self._artifact_repository = artifact_repository(self.client, uri)
+        return self._artifact_repository
 
     def log_model(self, estimator, X_train) -> str:
         """The fitted estimator as an MLflow 3 logged model of this run, named ``model``; returns
@@ -229,7 +274,8 @@ class Recorder:
                     input_example=example,
                     pip_requirements=["ermlab", "scikit-learn", "cloudpickle"],
                 )
-                self.client.log_model_artifacts(model.model_id, str(folder))
+                # The model's folder is known: no lookup of the model (log_model_artifacts').
+                artifact_repository(self.client, model.artifact_location).log_artifacts(str(folder))
         except BaseException:
             self.client.finalize_logged_model(model.model_id, LoggedModelStatus.FAILED)
             raise
@@ -244,8 +290,27 @@ class Recorder:
         return self._experiment_id
 
     def finish(self, status: str = "FINISHED") -> None:
-        """End the run as FINISHED or FAILED."""
+        """End the run as FINISHED, FAILED or KILLED (deferred params written first: a run
+        that failed says what it was)."""
+        if self._pending_params or self._pending_tags:
+            self._write_batches([])
         self.client.set_terminated(self.run_id, status)
+
+
+@functools.cache
+def _yaml_dumper() -> type:
+    """PyYAML's safe dumper, with libyaml's emitter where PyYAML has it (the same YAML)."""
+    import yaml
+
+    return getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def artifact_repository(client, artifact_uri: str):
+    """MLflow's artifact repository at ``artifact_uri`` (a run's or a logged model's), reached
+    through ``client``'s tracking server where the store serves artifacts."""
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    return get_artifact_repository(artifact_uri, tracking_uri=client.tracking_uri)
 
 
 def _now_ms() -> int:
@@ -449,7 +514,7 @@ def open_run(
         tags["mlflow.parentRunId"] = parent_run_id
     tags.update(extra_tags or {})
     run = client.create_run(experiment_id, tags=tags, run_name=run_name)
-    return Recorder(client, run.info.run_id, experiment_id)
+    return Recorder(client, run.info.run_id, experiment_id, run.info.artifact_uri)
 
 
 def run_link(tracking, run_id: str | None) -> str | None:
@@ -508,11 +573,11 @@ def record_results(
     X_train,
 ) -> None:
     """Log the outcome of one pipeline execution (nothing when tracking is off): the fitted
-    model (its input example from ``X_train``, shape ``(n, p)``), the risks as metrics of the
-    run and of the model, the training curve and the plots."""
+    model unless ``estimator`` is None (its input example from ``X_train``, shape ``(n, p)``),
+    the risks as metrics of the run and of the model, the training curve and the plots."""
     if recorder is None:
         return
-    model_id = recorder.log_model(estimator, X_train)
+    model_id = recorder.log_model(estimator, X_train) if estimator is not None else None
     recorder.log_metrics(metrics, model_id=model_id)
     recorder.log_history(history)
     for path in artifacts.values():

@@ -32,6 +32,7 @@ minimum-norm solution (in the raw basis) and one :class:`RankDeficientWarning`.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
@@ -42,7 +43,7 @@ import scipy.linalg as sla
 from scipy.linalg.lapack import dgeqrf as _geqrf
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["OLS", "RankDeficientWarning", "slide_formula"]
 
@@ -54,6 +55,19 @@ _GRAM_KAPPA = 1e3  # Cholesky-of-Gram R only when cond(Z) is below this (κ²·e
 _MAX_REFINE = 8
 _EPS = np.finfo(np.float64).eps
 _LD = np.longdouble
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    # Made once: finding the loaded BLAS libraries reads the process's memory map, which
+    # costs milliseconds a fit in a process that has imported MLflow and scikit-learn. The
+    # BLAS libraries OLS calls (NumPy's and SciPy's) are loaded by this module's imports.
+    return ThreadpoolController()
+
+
+def _single_threaded_blas():
+    """A context in which BLAS calls run on one thread."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 class RankDeficientWarning(UserWarning):
@@ -234,7 +248,7 @@ class OLS(RegressorMixin, BaseEstimator):
         self._check_params()
         self._start(X)
         # Per-chunk BLAS calls are small (p ~ 20 columns): threads only add synchronisation.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _single_threaded_blas():
             if X.shape[0] * self._M.shape[0] <= _REFINE_MAX or not self._gram(X, y):
                 self._accumulate(X, y)
             self._finalize(X, y)
@@ -269,7 +283,7 @@ class OLS(RegressorMixin, BaseEstimator):
                 f"degree={self.degree_}, fit_intercept={self._icpt}); call fit or fit_chunks "
                 "to start a new fit"
             )
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _single_threaded_blas():
             self._accumulate(X, y)
             self._finalize(None, None)
         return self
@@ -291,7 +305,7 @@ class OLS(RegressorMixin, BaseEstimator):
             if first:
                 self._check_params()
                 self._start(X)
-            with threadpool_limits(limits=1, user_api="blas"):
+            with _single_threaded_blas():
                 self._accumulate(X, y)
         if self._R is None:
             raise ValueError("fit_chunks got no chunks")

@@ -105,7 +105,6 @@ class SweepLauncher(Launcher):
         there inherits this process's state, so the parent run's id, the project root and
         Hydra's global state travel explicitly."""
         from hydra.core.singleton import Singleton
-        from hydra.types import HydraContext
 
         from ermlab.paths import project_root
 
@@ -113,8 +112,6 @@ class SweepLauncher(Launcher):
         if PARENT_RUN_ENV in os.environ:
             env[PARENT_RUN_ENV] = os.environ[PARENT_RUN_ENV]
         return {
-            # Callbacks stay here (they hold the parent run): launch() calls them.
-            "hydra_context": HydraContext(self.hydra_context.config_loader, _no_callbacks()),
             "task_function": self.task_function,
             "singleton_state": Singleton.get_state(),
             "env": env,
@@ -122,15 +119,8 @@ class SweepLauncher(Launcher):
         }
 
 
-def _no_callbacks():
-    from hydra._internal.callbacks import Callbacks
-
-    return Callbacks()
-
-
 def execute_job(
     job: Job,
-    hydra_context,
     task_function,
     singleton_state: dict | None = None,
     env: dict[str, str] | None = None,
@@ -140,8 +130,9 @@ def execute_job(
     Hydra's ``JobReturn``; a job whose config already has a FINISHED run is not run again
     when ``resume`` (see :func:`ermlab.sweeps.resume.reuse_finished_run`)."""
     from hydra.core.singleton import Singleton
-    from hydra.core.utils import run_job, setup_globals
+    from hydra.core.utils import setup_globals
 
+    from ermlab.sweeps.job import run_job
     from ermlab.sweeps.resume import reuse_finished_run
 
     setup_globals()
@@ -153,13 +144,7 @@ def execute_job(
         os.chdir(cwd)
     if resume and (reused := reuse_finished_run(job.config)) is not None:
         return reused
-    return run_job(
-        hydra_context=hydra_context,
-        task_function=task_function,
-        config=job.config,
-        job_dir_key="hydra.sweep.dir",
-        job_subdir_key="hydra.sweep.subdir",
-    )
+    return run_job(task_function, job.config)
 
 
 def job_failed(job_return) -> bool:

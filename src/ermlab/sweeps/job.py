@@ -1,0 +1,122 @@
+"""One sweep job, set up as Hydra's ``run_job`` sets it up, at a fraction of its cost.
+
+Hydra's ``hydra.core.utils.run_job`` copies a job's config four times (two ``HydraConfig``
+masked copies, two deep copies) and writes its three ``.hydra/*.yaml`` files with PyYAML's
+pure-Python emitter: about 30 ms a job, more than fitting and evaluating a small model.
+:func:`run_job` does the same steps in the same order, with the same results (output folder,
+``hydra.runtime.output_dir``, ``HydraConfig``, the working directory, the job's logging, the
+three files byte for byte, ``env_set``, the ``JobReturn``), copying the config once and
+writing YAML with libyaml's emitter. Callbacks are not called here: ermlab's launchers call
+them in the launching process, where the sweep's state lives.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+
+JOB_DIR_KEY = "hydra.sweep.dir"
+JOB_SUBDIR_KEY = "hydra.sweep.subdir"
+
+
+def run_job(task_function: Callable[[DictConfig], Any], config: DictConfig):
+    """Run ``task_function`` on one job's composed ``config`` (with its ``hydra`` node, this
+    job's own copy, changed in place) in the job's folder ``hydra.sweep.dir/hydra.sweep.subdir``;
+    returns Hydra's ``JobReturn`` (status FAILED, with the exception, when the task raised)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.utils import (
+        JobReturn,
+        JobRuntime,
+        JobStatus,
+        _flush_loggers,
+        configure_log,
+        env_override,
+    )
+
+    old_cwd = os.getcwd()
+    hydra_config = HydraConfig.instance()
+    previous = hydra_config.cfg
+    hydra_config.set_config(config)  # the sub-folder may interpolate ${hydra:...}
+    folder, subfolder = (str(OmegaConf.select(config, k)) for k in (JOB_DIR_KEY, JOB_SUBDIR_KEY))
+    output_dir = os.path.abspath(os.path.join(folder, subfolder))
+    # Hydra sets the folder, then copies the hydra node again; setting it in both is the same.
+    for node in (config.hydra.runtime, hydra_config.cfg.hydra.runtime):
+        with read_write(node), open_dict(node):
+            node.output_dir = output_dir
+    chdir = bool(hydra_config.cfg.hydra.job.chdir)
+    try:
+        task_config = task_part(config)
+        ret = JobReturn(
+            overrides=OmegaConf.to_container(config.hydra.overrides.task),
+            cfg=task_config,
+            hydra_cfg=hydra_config.cfg,  # this job's own copy: the next job makes a new one
+        )
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        if chdir:
+            os.chdir(output_dir)
+        ret.working_dir = os.getcwd()
+        configure_log(config.hydra.job_logging, config.hydra.verbose)
+        if config.hydra.output_subdir is not None:
+            folder = Path(output_dir) / str(config.hydra.output_subdir)
+            folder.mkdir(parents=True, exist_ok=True)
+            save_yaml(task_config, folder / "config.yaml")
+            save_yaml(ret.hydra_cfg, folder / "hydra.yaml")
+            save_yaml(config.hydra.overrides.task, folder / "overrides.yaml")
+        with env_override(OmegaConf.to_container(ret.hydra_cfg.hydra.job.env_set)):
+            try:
+                ret.return_value = task_function(task_config)
+                ret.status = JobStatus.COMPLETED
+            except Exception as err:
+                ret.return_value = err
+                ret.status = JobStatus.FAILED
+        ret.task_name = JobRuntime.instance().get("name")
+        _flush_loggers()
+        return ret
+    finally:
+        hydra_config.cfg = previous
+        if chdir:
+            os.chdir(old_cwd)
+
+
+def task_part(config: DictConfig) -> DictConfig:
+    """The task's config: ``config`` without its ``hydra`` node, flags kept (Hydra's
+    ``deepcopy`` then ``del cfg.hydra``, without copying the hydra node first)."""
+    task = OmegaConf.masked_copy(config, [key for key in config if key != "hydra"])
+    OmegaConf.set_struct(task, OmegaConf.is_struct(config))
+    OmegaConf.set_readonly(task, OmegaConf.is_readonly(config))
+    return task
+
+
+def to_yaml(cfg: Any) -> str:
+    """``OmegaConf.to_yaml(cfg)``, byte for byte, emitted by libyaml instead of pure Python."""
+    container = OmegaConf.to_container(cfg, enum_to_str=True)
+    return yaml.dump(
+        container, default_flow_style=False, allow_unicode=True, sort_keys=False, Dumper=_Dumper
+    )
+
+
+def save_yaml(cfg: Any, path: Path) -> None:
+    """Write :func:`to_yaml` of ``cfg`` to ``path`` (as Hydra's ``_save_config`` does)."""
+    path.write_text(to_yaml(cfg), encoding="utf-8")
+
+
+def _dumper() -> type:
+    """A libyaml dumper with OmegaConf's rule for strings: quoted when they would read back
+    as a bool, an int or a float."""
+    from omegaconf._utils import OmegaConfDumper
+
+    base = getattr(yaml, "CDumper", yaml.Dumper)  # PyYAML built without libyaml: still right
+
+    class Dumper(base):  # type: ignore[misc, valid-type]
+        pass
+
+    Dumper.add_representer(str, OmegaConfDumper.str_representer)
+    return Dumper
+
+
+_Dumper = _dumper()

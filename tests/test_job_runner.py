@@ -1,0 +1,124 @@
+"""ermlab's job runner (``ermlab.sweeps.job``) against Hydra's own ``run_job``: the same job
+folder, the same three ``.hydra`` files byte for byte, the same ``HydraConfig``, working
+directory and environment inside the task, the same ``JobReturn``, and everything restored
+afterwards."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.utils import JobRuntime, JobStatus, setup_globals
+from hydra.core.utils import run_job as hydra_run_job
+from hydra.types import HydraContext
+from omegaconf import OmegaConf
+
+from ermlab.config import register_configs
+from ermlab.paths import conf_dir
+from ermlab.sweeps.job import run_job, to_yaml
+
+ENV_KEY = "ERMLAB_JOB_RUNNER_TEST"
+
+
+def job_config(sweep_dir: Path, *overrides: str):
+    """A job's config as a launcher holds it: composed with its hydra node, job number set."""
+    register_configs()
+    with initialize_config_dir(str(conf_dir()), version_base="1.3"):
+        cfg = compose(
+            "config",
+            overrides=[
+                f"hydra.sweep.dir={sweep_dir}",
+                f"+hydra.job.env_set.{ENV_KEY}=inside",
+                *overrides,
+            ],
+            return_hydra_config=True,
+        )
+    OmegaConf.set_readonly(cfg.hydra, False)
+    cfg.hydra.job.num = 3
+    cfg.hydra.job.id = "job_3"
+    return cfg
+
+
+def observe(cfg):
+    """What a task can see of its job."""
+    if cfg.seed == 13:
+        raise ValueError("a failing job")
+    return {
+        "output_dir": HydraConfig.get().runtime.output_dir,
+        "job_num": HydraConfig.get().job.num,
+        "cwd": os.getcwd(),
+        "env": os.environ.get(ENV_KEY),
+        "config": OmegaConf.to_yaml(cfg),
+        "struct": OmegaConf.is_struct(cfg),
+        "hydra_in_task": "hydra" in cfg,
+    }
+
+
+def run_both(sweep_dir: Path, *overrides: str):
+    """(Hydra's JobReturn and .hydra files, ermlab's), for the same config."""
+    setup_globals()
+    JobRuntime.instance().set("name", "ermlab")
+    results = []
+    for runner in ("hydra", "ermlab"):
+        config = job_config(sweep_dir, *overrides)
+        before = (os.getcwd(), HydraConfig.instance().cfg, os.environ.get(ENV_KEY))
+        if runner == "hydra":
+            ret = hydra_run_job(
+                task_function=observe,
+                config=config,
+                job_dir_key="hydra.sweep.dir",
+                job_subdir_key="hydra.sweep.subdir",
+                hydra_context=HydraContext(config_loader=None, callbacks=_callbacks()),
+            )
+        else:
+            ret = run_job(observe, config)
+        assert (os.getcwd(), HydraConfig.instance().cfg, os.environ.get(ENV_KEY)) == before
+        folder = sweep_dir / "3" / ".hydra"
+        files = {name: (folder / name).read_bytes() for name in sorted(os.listdir(folder))}
+        results.append((copy.copy(ret), files))
+    return results
+
+
+def _callbacks():
+    from hydra._internal.callbacks import Callbacks
+
+    return Callbacks()
+
+
+@pytest.mark.parametrize("chdir", ["false", "true"])
+def test_same_job_as_hydras_run_job(tmp_path: Path, chdir: str) -> None:
+    overrides = (f"hydra.job.chdir={chdir}", "data.n_train=30", "model=ridge", "model.alpha=2")
+    (theirs, their_files), (ours, our_files) = run_both(tmp_path / "sweep", *overrides)
+    assert our_files == their_files
+    assert sorted(our_files) == ["config.yaml", "hydra.yaml", "overrides.yaml"]
+    assert ours.status == theirs.status == JobStatus.COMPLETED
+    assert ours.return_value == theirs.return_value
+    assert ours.return_value["env"] == "inside"
+    assert ours.return_value["output_dir"] == str(tmp_path / "sweep" / "3")
+    assert (ours.working_dir == str(tmp_path / "sweep" / "3")) is (chdir == "true")
+    assert ours.working_dir == theirs.working_dir
+    assert ours.overrides == theirs.overrides == list(overrides[1:])  # no hydra.* override
+    assert ours.task_name == theirs.task_name
+    assert OmegaConf.to_yaml(ours.cfg) == OmegaConf.to_yaml(theirs.cfg)
+    assert OmegaConf.to_yaml(ours.hydra_cfg) == OmegaConf.to_yaml(theirs.hydra_cfg)
+
+
+def test_a_failing_task_fails_the_same_way(tmp_path: Path) -> None:
+    (theirs, _), (ours, _) = run_both(tmp_path / "sweep", "seed=13")
+    assert ours.status == theirs.status == JobStatus.FAILED
+    assert type(ours._return_value) is type(theirs._return_value) is ValueError
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1", "1.5", "1e3", "true", "off", "yes", "null", "~", "a: b", "x" * 200, "é ü", "", "0x1F"],
+)
+def test_yaml_is_omegaconfs_byte_for_byte(value: str) -> None:
+    cfg = OmegaConf.create(
+        {"s": value, "n": 1, "f": 0.1, "b": True, "none": None, "l": [value, 2], "d": {"k": value}}
+    )
+    assert to_yaml(cfg) == OmegaConf.to_yaml(cfg)
