@@ -465,9 +465,12 @@ def forget_connections_after_fork() -> None:
     sharing the parent's (SQLAlchemy's remedy: ``dispose(close=False)`` in the child)."""
 
     def forget() -> None:
-        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+        import sys
 
-        for engine in SqlAlchemyStore._engine_map.values():
+        # Only a store this process has opened has connections; importing MLflow's SQL store
+        # here would cost every forked worker seconds (a sweep with tracking=off).
+        store = sys.modules.get("mlflow.store.tracking.sqlalchemy_store")
+        for engine in store.SqlAlchemyStore._engine_map.values() if store else ():
             engine.dispose(close=False)
 
     os.register_at_fork(after_in_child=forget)
