@@ -116,3 +116,61 @@ def test_a_sweep_job_that_cannot_start_is_refused_before_its_run_opens(tmp_path:
     assert "LogisticRegression is a classifier" in proc.stderr
     names = sorted(r.data.tags["mlflow.runName"] for r in _runs(tmp_path / "mlflow.db", "sweep"))
     assert names == ["linear/LinearRegression/n=100/seed=0", "sweep: model"]
+
+
+def _local(tmp_path: Path):
+    """A TrackingConfig recording to a fresh SQLite store in tmp_path, experiment ``t``."""
+    from ermlab.config import TrackingConfig
+
+    return TrackingConfig(uri=f"sqlite:///{tmp_path / 'mlflow.db'}", experiment="t")
+
+
+def test_deferred_params_are_written_with_the_next_metrics(tmp_path: Path):
+    from mlflow.entities import RunTag
+
+    from ermlab.tracking import open_run
+
+    recorder = open_run(_local(tmp_path), "deferred")
+    recorder.log_params({"a": 1, "b": "x"}, [RunTag("k", "v")], defer=True)
+    before = _client(tmp_path / "mlflow.db").get_run(recorder.run_id).data
+    assert before.params == {} and "k" not in before.tags
+    recorder.log_metrics({"risk/test/mse": 1.5})
+    after = _client(tmp_path / "mlflow.db").get_run(recorder.run_id).data
+    assert after.params == {"a": "1", "b": "x"}
+    assert after.tags["k"] == "v"
+    assert after.metrics == {"risk/test/mse": 1.5}
+    recorder.finish()
+
+
+def test_a_run_that_fails_after_a_deferred_config_keeps_its_params_and_hash(tmp_path: Path):
+    from ermlab.config import flatten, to_dict
+    from ermlab.tracking import CONFIG_HASH_TAG, config_hash, tracked_run
+
+    config = to_dict(validate(compose(["model=sklearn_linear"])))
+    with pytest.raises(RuntimeError, match="fit failed"):
+        with tracked_run(_local(tmp_path), "fails") as recorder:
+            recorder.log_config(config, defer=True)
+            raise RuntimeError("fit failed")
+    (recorded,) = _runs(tmp_path / "mlflow.db", "t")
+    assert recorded.info.status == "FAILED"
+    assert recorded.data.tags[CONFIG_HASH_TAG] == config_hash(config)
+    assert recorded.data.params == {k: str(v) for k, v in flatten(config).items()}
+    assert recorded.data.params["model._target_"] == "sklearn.linear_model.LinearRegression"
+
+
+def test_more_deferred_params_than_one_batch_holds_are_all_written(tmp_path: Path):
+    from mlflow.entities import RunTag
+
+    from ermlab.tracking import MAX_PARAMS_PER_BATCH, open_run
+
+    params = {f"p{i:03d}": i for i in range(2 * MAX_PARAMS_PER_BATCH + 50)}
+    tags = [RunTag(f"t{i:03d}", str(i)) for i in range(MAX_PARAMS_PER_BATCH + 20)]
+    metrics = {f"m{i:04d}": float(i) for i in range(1200)}  # over MLflow's 1000 a batch too
+    recorder = open_run(_local(tmp_path), "wide")
+    recorder.log_params(params, tags, defer=True)
+    recorder.log_metrics(metrics)
+    recorder.finish()
+    data = _client(tmp_path / "mlflow.db").get_run(recorder.run_id).data
+    assert data.params == {k: str(v) for k, v in params.items()}
+    assert {t.key: t.value for t in tags}.items() <= data.tags.items()
+    assert data.metrics == metrics
