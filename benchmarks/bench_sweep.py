@@ -2,7 +2,7 @@
 
 The experiment is the default one: OLS on height_weight (100 training and 1,000 test points,
 10⁵ population points), recorded in a fresh SQLite store. Every number is the wall time of a
-whole command, started as a user starts it (a fresh process), best of ``--repeat``:
+whole command, started as a user starts it (a fresh process), in ``--repeat`` rounds:
 
 - ``loop``: what a user would write by hand (``LOOP`` below): draw, split, fit, train/test/
   population MSE, one MLflow child run per job with the flattened config as params;
@@ -18,7 +18,7 @@ runs and any "database is locked".
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_sweep.py                  # sizes 8 and 40, 100 parallel
+    .venv/bin/python benchmarks/bench_sweep.py                  # sizes 8 and 40, 3 rounds
     .venv/bin/python benchmarks/bench_sweep.py --repeat 1 --jobs 40
 """
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -98,8 +99,8 @@ def sweep_args(folder: Path, n_jobs: int, *extra: str) -> list[str]:
     ]
 
 
-def best(repeat: int, measure) -> float:
-    return min(measure() for _ in range(repeat))
+def _median_ratio(numerators: list[float], denominators: list[float]) -> float:
+    return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
 
 
 def loop_seconds(n_jobs: int) -> float:
@@ -144,29 +145,37 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=100, help="jobs of the parallel sweep")
     parser.add_argument("--workers", type=int, default=4, help="of the SQLite check")
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    rows = []
-    for name, measure in (
-        ("hand-written loop", loop_seconds),
-        ("ermlab -m (serial)", sweep_seconds),
-        ("ermlab -m (2 workers)", lambda n: sweep_seconds(n, *TWO_WORKERS)),
-    ):
-        small = best(args.repeat, lambda m=measure: m(args.small))
-        large = best(args.repeat, lambda m=measure: m(args.large))
-        rows.append((name, small, large, (large - small) / (args.large - args.small)))
-    print(f"{'':24} {args.small:>4} jobs {args.large:>4} jobs   per job")
-    for name, small, large, per_job in rows:
-        print(f"{name:24} {small:8.2f} s {large:8.2f} s {per_job * 1000:6.1f} ms")
-    print(f"serial per-job cost / loop's: {rows[1][3] / rows[0][3]:.2f} (goal <= 3)")
-    print(f"2 workers' per-job cost / serial's: {rows[2][3] / rows[1][3]:.2f}")
+    # This machine's speed drifts by 2-3x within minutes: every number below is measured in
+    # rounds, each round running every command once in turn, and ratios are taken within a
+    # round (the median of them is printed), never between numbers of different moments.
+    commands = {
+        "hand-written loop": loop_seconds,
+        "ermlab -m (serial)": sweep_seconds,
+        "ermlab -m (2 workers)": lambda n: sweep_seconds(n, *TWO_WORKERS),
+    }
+    slopes: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(args.repeat):
+        for name, measure in commands.items():
+            small, large = measure(args.small), measure(args.large)
+            slopes[name].append((large - small) / (args.large - args.small))
+    print(f"per-job cost (slope {args.small} -> {args.large} jobs), median of {args.repeat} rounds")
+    for name, values in slopes.items():
+        print(f"{name:24} {statistics.median(values) * 1000:6.1f} ms")
+    loop, serial, workers = slopes.values()
+    print(f"serial per-job cost / loop's: {_median_ratio(serial, loop):.2f} (goal <= 3)")
+    print(f"2 workers' per-job cost / serial's: {_median_ratio(workers, serial):.2f}")
 
-    serial = best(args.repeat, lambda: sweep_seconds(args.jobs))
-    parallel = best(args.repeat, lambda: sweep_seconds(args.jobs, *TWO_WORKERS))
+    whole = [
+        (sweep_seconds(args.jobs), sweep_seconds(args.jobs, *TWO_WORKERS))
+        for _ in range(args.repeat)
+    ]
     print(
-        f"{args.jobs} jobs: serial {serial:.2f} s, joblib 2 workers {parallel:.2f} s, "
-        f"ratio {parallel / serial:.2f} (goal <= 0.6)"
+        f"{args.jobs} jobs, whole commands: serial {statistics.median(w[0] for w in whole):.2f} s, "
+        f"joblib 2 workers {statistics.median(w[1] for w in whole):.2f} s, ratio "
+        f"{statistics.median(w[1] / w[0] for w in whole):.2f} (goal <= 0.6)"
     )
 
     first, again = resume_seconds(args.large)

@@ -3,21 +3,22 @@ processes, or on a Ray cluster (``hydra/launcher=serial|joblib|ray``).
 
 All three share one plan (:meth:`SweepLauncher.launch`):
 
-1. compose every job with :class:`~ermlab.sweeps.compose.JobComposer` (once per choice of
-   config groups, not once per job);
+1. compose each job with :class:`~ermlab.sweeps.compose.JobComposer` (once per choice of
+   config groups, not once per job) as it is handed out to run;
 2. run each job through :func:`execute_job`, which first looks for a FINISHED run of the same
    config (:mod:`ermlab.sweeps.resume`) and reuses it instead of running the job again;
 3. as each job finishes, in the launching process: Hydra's ``on_job_end`` callbacks (the sweep
    table and its MLflow parent run live there, whichever machine ran the job) and the
    progress line.
 
-Subclasses only say how a list of jobs is executed (:meth:`SweepLauncher.execute`). The Hydra
+Subclasses only say how the jobs are executed (:meth:`SweepLauncher.execute`). The Hydra
 plugin classes that Hydra discovers are thin subclasses in ``hydra_plugins.ermlab_plugin``.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -66,24 +67,32 @@ class SweepLauncher(Launcher):
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list:
         """Run the jobs; returns their ``JobReturn`` in the order of ``job_overrides``.
 
-        Every job is composed before the first one starts, so a bad override stops the sweep
-        before anything runs. Hydra's job callbacks run here, in the launching process: their
-        ``on_job_start`` for every job as the batch starts, ``on_job_end`` as each finishes."""
+        Each job is composed as it is handed out, not all before the first: composing costs
+        milliseconds a job, which workers would otherwise spend waiting (every swept value has
+        been composed and validated before the sweep started; see ``ermlab.cli.prevalidate``).
+        Hydra's job callbacks run here, in the launching process: ``on_job_start`` as a job is
+        handed out, ``on_job_end`` as it finishes."""
         from hydra.core.utils import setup_globals
 
         from ermlab.sweeps.progress import Progress
 
         setup_globals()
-        jobs = [self.job(initial_job_idx + i, list(o)) for i, o in enumerate(job_overrides)]
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         callbacks = self.hydra_context.callbacks
-        for job in jobs:
-            callbacks.on_job_start(config=job.config, task_function=self.task_function)
-        returns: list = [None] * len(jobs)
-        progress = Progress(len(jobs))
-        for position, job_return in self.execute(jobs):
+        configs: dict[int, DictConfig] = {}  # the jobs handed out and not finished yet
+
+        def handed_out() -> Iterator[Job]:
+            for position, overrides in enumerate(job_overrides):
+                job = self.job(initial_job_idx + position, list(overrides))
+                callbacks.on_job_start(config=job.config, task_function=self.task_function)
+                configs[position] = job.config
+                yield job
+
+        returns: list = [None] * len(job_overrides)
+        progress = Progress(len(job_overrides))
+        for position, job_return in self.execute(handed_out(), len(job_overrides)):
             returns[position] = job_return
-            callbacks.on_job_end(config=jobs[position].config, job_return=job_return)
+            callbacks.on_job_end(config=configs.pop(position), job_return=job_return)
             progress.job_done(failed=job_failed(job_return))
         progress.close()
         return returns
@@ -96,8 +105,9 @@ class SweepLauncher(Launcher):
             config.hydra.job.num = index
         return Job(index, overrides, config)
 
-    def execute(self, jobs: list[Job]) -> Iterator[tuple[int, Any]]:
-        """Run ``jobs``; yield ``(position in jobs, JobReturn)`` as each one finishes."""
+    def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any]]:
+        """Run the ``count`` jobs that ``jobs`` hands out, taking each only when it can start;
+        yield ``(position in jobs, JobReturn)`` as each one finishes."""
         raise NotImplementedError
 
     def worker_arguments(self) -> dict[str, Any]:
@@ -162,7 +172,7 @@ def job_failed(job_return) -> bool:
 class SerialLauncher(SweepLauncher):
     """The jobs one after another in this process (the default, ``hydra/launcher=serial``)."""
 
-    def execute(self, jobs: list[Job]) -> Iterator[tuple[int, Any]]:
+    def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any]]:
         from hydra.core.utils import configure_log
 
         arguments = self.worker_arguments()
@@ -192,8 +202,8 @@ class JoblibLauncher(SweepLauncher):
         self.n_jobs = n_jobs
         self.backend = backend
 
-    def execute(self, jobs: list[Job]) -> Iterator[tuple[int, Any]]:
-        from concurrent.futures import as_completed
+    def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any]]:
+        from concurrent.futures import FIRST_COMPLETED, wait
 
         from ermlab.tracking import forget_connections_after_fork
 
@@ -201,17 +211,26 @@ class JoblibLauncher(SweepLauncher):
         arguments = self.worker_arguments()
         if self.backend == "multiprocessing":
             arguments["singleton_state"] = None  # a forked worker has Hydra's state already
+        workers = min(self.workers(), count)
         # Objects that exist now are never collected in a forked worker: its collector would
         # otherwise touch, and so copy, the whole inherited heap page by page.
         gc.freeze()
-        executor = self.executor(min(self.workers(), len(jobs)), arguments)
-        futures = []
+        executor = self.executor(workers, arguments)
+        queued = enumerate(jobs)
+        running: set = set()
         try:
-            futures += [executor.submit(_run_in_worker, i, job) for i, job in enumerate(jobs)]
-            for future in as_completed(futures):  # as they finish, for the progress line
-                yield future.result()
+            while True:
+                # Every worker busy and one job more waiting each: no worker ever idles, and
+                # no job is composed long before it can start.
+                for position, job in itertools.islice(queued, 2 * workers - len(running)):
+                    running.add(executor.submit(_run_in_worker, position, job))
+                if not running:
+                    return
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:  # as they finish, for the progress line
+                    yield future.result()
         finally:
-            for future in futures:  # after an error or Ctrl-C: no job starts any more
+            for future in running:  # after an error or Ctrl-C: no job starts any more
                 future.cancel()
             executor.shutdown(wait=True)
             gc.unfreeze()
@@ -279,7 +298,7 @@ class RayLauncher(SweepLauncher):
         self.address = address
         self.num_cpus = num_cpus
 
-    def execute(self, jobs: list[Job]) -> Iterator[tuple[int, Any]]:
+    def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any]]:
         import ray
 
         ray.init(address=self.address, ignore_reinit_error=True, log_to_driver=False)
