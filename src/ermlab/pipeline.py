@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ermlab import models
+from ermlab import models, signals
 from ermlab.config import Config, to_dict
 from ermlab.data import Dataset, Population, generate
 from ermlab.evaluate import evaluate, metric_names, options
@@ -61,6 +61,7 @@ def run(
         if recorder is not None:
             # A sweep's job is short: its params go with its risks, one request fewer.
             recorder.log_config(to_dict(config), defer=in_sweep)
+        signals.check()  # a signal Python dropped stops the run here (see ermlab.signals)
         estimator, history = models.fit(estimator, train.X, train.y)
         metrics = assess(
             config, estimator, history, train, test, source, out_dir, recorder, in_sweep

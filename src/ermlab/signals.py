@@ -2,12 +2,13 @@
 
 ``timeout``, a job scheduler (SLURM's ``scancel``) and ``docker stop`` send SIGTERM, whose
 default action kills the process on the spot: the MLflow run stayed RUNNING forever and the
-exit status said nothing. :func:`install` turns SIGTERM (and SIGHUP, a closed terminal) into
-:class:`Terminated`, a ``KeyboardInterrupt``, so every ``except KeyboardInterrupt`` and
-``finally`` on the way out runs: open runs end KILLED, atomic writes are discarded. The process
-then exits with the shell's status for the signal, 128 + its number (130 for SIGINT, 143 for
-SIGTERM). SIGKILL cannot be caught: :func:`ermlab.tracking.reap_stale_runs` marks such runs
-KILLED the next time the store is opened.
+exit status said nothing. :func:`install` turns SIGTERM (and SIGHUP, a closed terminal, and
+Ctrl-C's SIGINT) into :class:`Terminated`, a ``KeyboardInterrupt``, so every
+``except KeyboardInterrupt`` and ``finally`` on the way out runs: open runs end KILLED, atomic
+writes are discarded. The process then exits with the shell's status for the signal, 128 +
+its number (130 for SIGINT, 143 for SIGTERM). SIGKILL cannot be caught:
+:func:`ermlab.tracking.reap_stale_runs` marks such runs KILLED the next time the store is
+opened.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from __future__ import annotations
 import signal
 import sys
 
-CAUGHT = (signal.SIGTERM, signal.SIGHUP)
+CAUGHT = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_received: int | None = None  # the first signal caught, until the process ends
 
 
 class Terminated(KeyboardInterrupt):
@@ -27,13 +29,42 @@ class Terminated(KeyboardInterrupt):
 
 
 def _raise_terminated(signum: int, frame) -> None:
+    global _received
+    _received = _received or signum
     raise Terminated(signum)
 
 
 def install() -> None:
-    """Make SIGTERM and SIGHUP raise :class:`Terminated` in the main thread (idempotent)."""
+    """Make SIGINT, SIGTERM and SIGHUP raise :class:`Terminated` in the main thread, and
+    remember them for :func:`check` (idempotent). A signal the process was started ignoring
+    (``nohup``, a shell's background job) stays ignored."""
     for signum in CAUGHT:
-        signal.signal(signum, _raise_terminated)
+        if signal.getsignal(signum) != signal.SIG_IGN:
+            signal.signal(signum, _raise_terminated)
+    if not isinstance(sys.unraisablehook, _QuietForSignals):
+        sys.unraisablehook = _QuietForSignals(sys.unraisablehook)
+
+
+class _QuietForSignals:
+    """Python's hook for exceptions it must drop, silent for :class:`Terminated`: a dropped
+    signal is raised again by :func:`check`, and its traceback would only alarm."""
+
+    def __init__(self, hook) -> None:
+        self.hook = hook
+
+    def __call__(self, unraisable) -> None:
+        if not isinstance(unraisable.exc_value, Terminated):
+            self.hook(unraisable)
+
+
+def check() -> None:
+    """Raise :class:`Terminated` again if a signal was caught: Python runs a signal's handler
+    wherever the main thread is, and when that is a garbage-collection callback or a
+    ``__del__``, the exception is printed ("Exception ignored in ...") and dropped, and the
+    run would go on (an endless fit, a sweep's next job). Called where long work can stop:
+    between training epochs and before each step and job."""
+    if _received is not None:
+        raise Terminated(_received)
 
 
 def exit_status(interrupt: KeyboardInterrupt) -> int:

@@ -49,6 +49,7 @@ except ImportError:  # scikit-learn < 1.6 (pyproject allows >= 1.4)
         return estimator._validate_data(X, y, **kwargs)
 
 
+from ermlab import signals
 from ermlab.losses import torch_loss
 
 __all__ = [
@@ -701,6 +702,7 @@ class _TorchEstimator(BaseEstimator):
         epoch = 0
         try:
             for epoch in range(1, cfg.epochs + 1):
+                signals.check()  # a Ctrl-C or SIGTERM that Python dropped (see ermlab.signals)
                 lbfgs_converged = False
                 if cfg.optimizer == "lbfgs":
                     start = [p.detach().clone() for p in params]

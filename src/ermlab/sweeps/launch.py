@@ -28,6 +28,7 @@ from typing import Any
 from hydra.plugins.launcher import Launcher
 from omegaconf import DictConfig, open_dict
 
+from ermlab import signals
 from ermlab.sweeps.tracker import PARENT_RUN_ENV
 
 
@@ -83,6 +84,7 @@ class SweepLauncher(Launcher):
 
         def handed_out() -> Iterator[Job]:
             for position, overrides in enumerate(job_overrides):
+                signals.check()  # no job starts after a Ctrl-C or SIGTERM
                 job = self.job(initial_job_idx + position, list(overrides))
                 callbacks.on_job_start(config=job.config, task_function=self.task_function)
                 configs[position] = job.config

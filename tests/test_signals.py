@@ -1,0 +1,60 @@
+"""A termination signal that Python drops is raised again where the work can stop.
+
+Python runs a signal's handler wherever the main thread is; when that is a ``__del__`` or a
+garbage-collection callback, the handler's exception is dropped and the run goes on (seen
+with an endless fit, stopped inside SQLAlchemy's weakref callback). ``signals.check`` raises
+it again, and the dropped one prints nothing."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import sys
+
+import pytest
+
+from ermlab import signals
+
+
+@pytest.fixture
+def restored():
+    """The process's signal handlers and unraisable hook, put back after the test."""
+    handlers = {s: signal.getsignal(s) for s in signals.CAUGHT}
+    hook = sys.unraisablehook
+    yield
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
+    sys.unraisablehook = hook
+    signals._received = None
+
+
+@pytest.fixture
+def installed(restored):
+    signals.install()
+
+
+class _DiesDuringTheSignal:
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # its handler runs here, inside __del__
+
+
+def test_a_signal_dropped_in_a_finaliser_is_raised_again_silently(installed, capfd):
+    _DiesDuringTheSignal()  # collected at once: the handler's Terminated is dropped
+    gc.collect()
+    assert "Exception ignored" not in capfd.readouterr().err
+    with pytest.raises(signals.Terminated) as raised:
+        signals.check()
+    assert raised.value.signum == signal.SIGTERM
+    assert signals.exit_status(raised.value) == 143
+
+
+def test_no_signal_no_raise(installed):
+    signals.check()
+
+
+def test_a_signal_ignored_at_start_stays_ignored(restored):
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
+    signals.install()
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+    assert signal.getsignal(signal.SIGTERM) is signals._raise_terminated
