@@ -73,7 +73,12 @@ def _wait_until_running(db: Path, proc: subprocess.Popen, count: int = 1, timeou
 def _stop(proc: subprocess.Popen, signum: int) -> tuple[int, str, str]:
     """Send ``signum`` to the command's process group; its exit status, stdout, stderr."""
     os.killpg(proc.pid, signum)
-    out, err = proc.communicate(timeout=120)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:  # the signal did not stop it: leave no endless fit behind
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
     return proc.returncode, out, err
 
 
