@@ -547,9 +547,7 @@ def _typed(section: str, node: Any, schemas: dict[str, type]) -> DictConfig:
         raise ConfigError(f"{section}.kind={kind!r} is not allowed: one of {sorted(schemas)}")
     key = json.dumps([section, node], sort_keys=True, default=repr)
     if key not in _TYPED_SECTIONS:
-        _TYPED_SECTIONS[key] = OmegaConf.merge(_schema(schemas[kind]), node)
-        while len(_TYPED_SECTIONS) > MAX_VALIDATED:
-            _TYPED_SECTIONS.popitem(last=False)
+        _keep(_TYPED_SECTIONS, key, OmegaConf.merge(_schema(schemas[kind]), node))
     return _TYPED_SECTIONS[key]  # never changed: OmegaConf.merge copies its first argument
 
 
@@ -625,10 +623,15 @@ MAX_VALIDATED = 1024
 
 
 def _remember(key: str, config: Config) -> Config:
-    _VALIDATED[key] = config
-    while len(_VALIDATED) > MAX_VALIDATED:
-        _VALIDATED.popitem(last=False)
+    _keep(_VALIDATED, key, config)
     return copy.deepcopy(config)  # the caller may change its copy
+
+
+def _keep(cache: OrderedDict, key: str, value: Any) -> None:
+    """Store ``value`` in ``cache``, dropping the oldest entries beyond :data:`MAX_VALIDATED`."""
+    cache[key] = value
+    while len(cache) > MAX_VALIDATED:
+        cache.popitem(last=False)
 
 
 def one_line(err: BaseException) -> str:
