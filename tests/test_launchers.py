@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.conftest import BIN, sweep_in
+from hydra.experimental.callback import Callback
+from tests.conftest import BIN, REPO, run_cmd, sweep_in
 
 sweep = sweep_in
 
@@ -50,6 +51,40 @@ def test_joblib_workers_give_the_serial_metrics_bit_for_bit(serial, tmp_path: Pa
     assert sorted(parallel) == sorted(serial) == ["0", "1", "2", "3"]
     for seed, metrics in serial.items():  # the same draws and fits: equal to the last bit
         assert parallel[seed] == metrics
+
+
+class JobProbe(Callback):
+    """A user's Hydra callback: a line for each ``on_job_start`` and ``on_job_end``, with the
+    job's number and the seed of the config it is handed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def _line(self, event: str, config) -> None:
+        with open(self.path, "a") as out:
+            out.write(f"{event} {config.hydra.job.num} {config.seed}\n")
+
+    def on_job_start(self, config, **kwargs) -> None:
+        self._line("start", config)
+
+    def on_job_end(self, config, job_return, **kwargs) -> None:
+        assert job_return.cfg.seed == config.seed  # the config is this job's
+        self._line("end", config)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+def test_user_callbacks_see_every_job_with_its_own_config(launcher: str, tmp_path: Path):
+    """Forked workers compose their own jobs: a user's callbacks still get each job's start
+    and end, each with that job's config (job i has seed i here)."""
+    probe = tmp_path / "probe.txt"
+    args = ["ermlab", "-m", SEEDS, f"hydra/launcher={launcher}", "tracking=off"]
+    args += [f"hydra.sweep.dir={tmp_path}/multirun"]
+    args += ["+hydra.callbacks.probe._target_=tests.test_launchers.JobProbe"]
+    args += [f"+hydra.callbacks.probe.path={probe}"]
+    run_cmd(args, tmp_path, ERMLAB_ROOT=str(REPO), PYTHONPATH=str(REPO))
+    lines = sorted(probe.read_text().splitlines())
+    assert lines == sorted(f"{event} {i} {i}" for event in ("start", "end") for i in range(4))
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from tests.conftest import BIN, REPO
 
 from ermlab.cli import prevalidate, validation_jobs
@@ -40,6 +40,31 @@ def test_cached_composition_gives_hydras_config(overrides: list[str]):
     assert OmegaConf.to_container(composer.compose(overrides)) == OmegaConf.to_container(
         compose(overrides)
     )
+
+
+def _nodes(node, path="") -> list[tuple]:
+    """Every node of a config with what OmegaConf keeps about it beyond its value."""
+    meta = node._metadata
+    row = (path, type(node).__name__, meta.ref_type, meta.object_type, meta.optional, meta.flags)
+    children = []
+    if isinstance(node, DictConfig) and not node._is_none() and not node._is_missing():
+        children = [_nodes(node._get_node(k), f"{path}.{k}") for k in node.keys()]
+    elif isinstance(node, ListConfig) and not node._is_none() and not node._is_missing():
+        children = [_nodes(node._get_node(i), f"{path}[{i}]") for i in range(len(node))]
+    return [row, *(r for child in children for r in child)]
+
+
+@pytest.mark.parametrize("overrides", [["seed=3"], ["model=ridge", "~model.alpha"]], ids=" ".join)
+def test_a_cached_composition_is_a_faithful_copy(overrides: list[str]):
+    """The composer copies its cached composition by a pickle round trip: truth is
+    ``copy.deepcopy`` of a fresh composition, node by node (types, flags, optionality) and
+    unresolved, so interpolations survive too."""
+    import copy
+
+    expected = copy.deepcopy(compose(overrides))
+    got = app_composer().compose(overrides)
+    assert _nodes(got) == _nodes(expected)
+    assert OmegaConf.to_yaml(got) == OmegaConf.to_yaml(expected)
 
 
 def test_cached_composition_refuses_what_hydra_refuses():

@@ -7,11 +7,15 @@ composed; a value override (``data.n_train=30``, ``+model.alpha=2``, ``~data.noi
 to the composed config afterwards, by Hydra's own code, exactly as Hydra applies it after
 composing. So :class:`JobComposer` composes each distinct group choice once and applies the
 value overrides to a copy: the same config, the same errors, at the cost of a copy.
+
+The copy is unpickled from the composition's pickle, kept with it: OmegaConf's ``deepcopy``
+walks every node in Python (about 6 ms for a job's config with its ``hydra`` node), while its
+pickle round trip restores the same nodes, flags and types in about 1 ms.
 """
 
 from __future__ import annotations
 
-import copy
+import pickle
 from collections.abc import Callable, Sequence
 
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -38,7 +42,7 @@ class JobComposer:
         self._compose_groups = compose_groups
         self._group_exists = group_exists
         self._master = master
-        self._bases: dict[tuple[str, ...], DictConfig] = {}
+        self._bases: dict[tuple[str, ...], bytes] = {}  # a pickle per group choice
 
     def compose(self, overrides: Sequence[str]) -> DictConfig:
         """The config of one job, as ``load_sweep_config(master, overrides)`` would compose it.
@@ -52,8 +56,8 @@ class JobComposer:
         parsed = OverridesParser.create().parse_overrides(list(overrides))
         groups = tuple(o.input_line for o in parsed if self._picks_group(o))
         if groups not in self._bases:
-            self._bases[groups] = self._compose_groups(list(groups))
-        cfg = copy.deepcopy(self._bases[groups])
+            self._bases[groups] = pickle.dumps(self._compose_groups(list(groups)))
+        cfg = pickle.loads(self._bases[groups])
         values = [o for o in parsed if not self._picks_group(o)]
         ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
         if "hydra" in cfg:

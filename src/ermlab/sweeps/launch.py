@@ -4,7 +4,9 @@ processes, or on a Ray cluster (``hydra/launcher=serial|joblib|ray``).
 All three share one plan (:meth:`SweepLauncher.launch`):
 
 1. compose each job with :class:`~ermlab.sweeps.compose.JobComposer` (once per choice of
-   config groups, not once per job) as it is handed out to run;
+   config groups, not once per job) as it is handed out to run, in the launching process, or
+   in the worker that runs it where workers are forked from it (they inherit the composer:
+   the launching process would otherwise compose every job alone while the workers wait);
 2. run each job through :func:`execute_job`, which first looks for a FINISHED run of the same
    config (:mod:`ermlab.sweeps.resume`) and reuses it instead of running the job again;
 3. as each job finishes, in the launching process: Hydra's ``on_job_end`` callbacks (the sweep
@@ -34,11 +36,12 @@ from ermlab.sweeps.tracker import PARENT_RUN_ENV
 
 @dataclass
 class Job:
-    """One job of a sweep: its index in the sweep, its overrides and its composed config."""
+    """One job of a sweep: its index in the sweep, its overrides and its composed config
+    (None until it is composed, where it runs, by :func:`compose_job`)."""
 
     index: int
     overrides: list[str]
-    config: DictConfig
+    config: DictConfig | None = None
 
 
 class SweepLauncher(Launcher):
@@ -65,14 +68,17 @@ class SweepLauncher(Launcher):
         self.task_function = task_function
         self.composer = launcher_composer(hydra_context, config)
 
+    composes_in_workers = False  # True where the workers inherit this process (forked)
+
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list:
         """Run the jobs; returns their ``JobReturn`` in the order of ``job_overrides``.
 
         Each job is composed as it is handed out, not all before the first: composing costs
         milliseconds a job, which workers would otherwise spend waiting (every swept value has
         been composed and validated before the sweep started; see ``ermlab.cli.prevalidate``).
-        Hydra's job callbacks run here, in the launching process: ``on_job_start`` as a job is
-        handed out, ``on_job_end`` as it finishes."""
+        Hydra's ``on_job_end`` callbacks run here, in the launching process, as each job
+        finishes; ``on_job_start`` runs where the job is composed (here as it is handed out, or
+        in a forked worker, as Hydra's own joblib launcher calls it)."""
         from hydra.core.utils import setup_globals
 
         from ermlab.sweeps.progress import Progress
@@ -85,31 +91,25 @@ class SweepLauncher(Launcher):
         def handed_out() -> Iterator[Job]:
             for position, overrides in enumerate(job_overrides):
                 signals.check()  # no job starts after a Ctrl-C or SIGTERM
-                job = self.job(initial_job_idx + position, list(overrides))
-                callbacks.on_job_start(config=job.config, task_function=self.task_function)
-                configs[position] = job.config
+                job = Job(initial_job_idx + position, list(overrides))
+                if not self.composes_in_workers:
+                    compose_job(job, self.composer, callbacks, self.task_function)
+                    configs[position] = job.config
                 yield job
 
         returns: list = [None] * len(job_overrides)
         progress = Progress(len(job_overrides))
-        for position, job_return in self.execute(handed_out(), len(job_overrides)):
+        for position, job_return, config in self.execute(handed_out(), len(job_overrides)):
             returns[position] = job_return
-            callbacks.on_job_end(config=configs.pop(position), job_return=job_return)
+            config = configs.pop(position, config)
+            callbacks.on_job_end(config=config, job_return=job_return)
             progress.job_done(failed=job_failed(job_return))
         progress.close()
         return returns
 
-    def job(self, index: int, overrides: list[str]) -> Job:
-        """The job numbered ``index`` (its folder ``hydra.sweep.dir/<index>``), composed."""
-        config = self.composer.compose(overrides)
-        with open_dict(config):
-            config.hydra.job.id = f"{config.hydra.job.name}_{index}"
-            config.hydra.job.num = index
-        return Job(index, overrides, config)
-
-    def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any]]:
+    def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any, Any]]:
         """Run the ``count`` jobs that ``jobs`` hands out, taking each only when it can start;
-        yield ``(position in jobs, JobReturn)`` as each one finishes."""
+        yield what :func:`_indexed` returns as each one finishes."""
         raise NotImplementedError
 
     def worker_arguments(self) -> dict[str, Any]:
@@ -123,12 +123,26 @@ class SweepLauncher(Launcher):
         env = {"ERMLAB_ROOT": str(project_root())}
         if PARENT_RUN_ENV in os.environ:
             env[PARENT_RUN_ENV] = os.environ[PARENT_RUN_ENV]
-        return {
+        arguments = {
             "task_function": self.task_function,
             "singleton_state": Singleton.get_state(),
             "env": env,
             "resume": not self.rerun,
         }
+        if self.composes_in_workers:
+            arguments["compose"] = (self.composer, self.hydra_context.callbacks)
+        return arguments
+
+
+def compose_job(job: Job, composer, callbacks, task_function) -> None:
+    """Compose ``job`` (its folder ``hydra.sweep.dir/<index>``) and call Hydra's
+    ``on_job_start`` callbacks with its config."""
+    config = composer.compose(job.overrides)
+    with open_dict(config):
+        config.hydra.job.id = f"{config.hydra.job.name}_{job.index}"
+        config.hydra.job.num = job.index
+    job.config = config
+    callbacks.on_job_start(config=config, task_function=task_function)
 
 
 def execute_job(
@@ -137,10 +151,12 @@ def execute_job(
     singleton_state: dict | None = None,
     env: dict[str, str] | None = None,
     resume: bool = True,
+    compose: tuple | None = None,
 ):
     """Run one job wherever this is called (this process, a worker, a Ray node) and return
     Hydra's ``JobReturn``; a job whose config already has a FINISHED run is not run again
-    when ``resume`` (see :func:`ermlab.sweeps.resume.reuse_finished_run`)."""
+    when ``resume`` (see :func:`ermlab.sweeps.resume.reuse_finished_run`). A job not composed
+    yet is composed here with ``compose``: the (composer, callbacks) a forked worker inherits."""
     from hydra.core.singleton import Singleton
     from hydra.core.utils import setup_globals
 
@@ -151,6 +167,8 @@ def execute_job(
     if singleton_state is not None:
         Singleton.set_state(singleton_state)
     os.environ.update(env or {})
+    if job.config is None:
+        compose_job(job, *compose, task_function)
     cwd = job.config.hydra.runtime.cwd
     if cwd and Path(cwd).is_dir():  # a worker starts elsewhere; relative paths mean the sweep's
         os.chdir(cwd)
@@ -174,13 +192,13 @@ def job_failed(job_return) -> bool:
 class SerialLauncher(SweepLauncher):
     """The jobs one after another in this process (the default, ``hydra/launcher=serial``)."""
 
-    def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any]]:
+    def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any, Any]]:
         from hydra.core.utils import configure_log
 
         arguments = self.worker_arguments()
         arguments["singleton_state"] = None  # same process: Hydra's state is already here
         for position, job in enumerate(jobs):
-            yield position, execute_job(job, **arguments)
+            yield _indexed(position, job, arguments)
             # A job configures logging to its own folder; the sweep's logging comes back.
             configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
 
@@ -204,7 +222,13 @@ class JoblibLauncher(SweepLauncher):
         self.n_jobs = n_jobs
         self.backend = backend
 
-    def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any]]:
+    @property
+    def composes_in_workers(self) -> bool:
+        """Forked workers compose their own jobs (they inherit the composer); loky's fresh
+        interpreters are handed composed ones."""
+        return self.backend == "multiprocessing"
+
+    def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any, Any]]:
         from concurrent.futures import FIRST_COMPLETED, wait
 
         from ermlab.tracking import forget_connections_after_fork
@@ -265,8 +289,12 @@ class JoblibLauncher(SweepLauncher):
         )
 
 
-def _indexed(position: int, job: Job, arguments: dict[str, Any]) -> tuple[int, Any]:
-    return position, execute_job(job, **arguments)
+def _indexed(position: int, job: Job, arguments: dict[str, Any]) -> tuple[int, Any, Any]:
+    """``(position, JobReturn, config)``: the job's config only where it was composed here,
+    for the launching process's ``on_job_end`` (which has it otherwise)."""
+    composed_here = job.config is None
+    job_return = execute_job(job, **arguments)
+    return position, job_return, job.config if composed_here else None
 
 
 _WORKER_ARGUMENTS: dict[str, Any] = {}  # a pool worker's execute_job arguments (see executor)
@@ -276,7 +304,7 @@ def _keep_arguments(arguments: dict[str, Any]) -> None:
     _WORKER_ARGUMENTS.update(arguments)
 
 
-def _run_in_worker(position: int, job: Job) -> tuple[int, Any]:
+def _run_in_worker(position: int, job: Job) -> tuple[int, Any, Any]:
     return _indexed(position, job, _WORKER_ARGUMENTS)
 
 
@@ -300,7 +328,7 @@ class RayLauncher(SweepLauncher):
         self.address = address
         self.num_cpus = num_cpus
 
-    def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any]]:
+    def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any, Any]]:
         import ray
 
         ray.init(address=self.address, ignore_reinit_error=True, log_to_driver=False)
