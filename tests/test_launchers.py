@@ -167,3 +167,13 @@ def test_a_sweep_on_a_ray_cluster_gives_the_serial_runs(serial, ray_head: str, t
     assert sorted(on_ray) == sorted(serial)
     for seed, metrics in serial.items():
         assert on_ray[seed] == metrics
+
+
+@pytest.mark.slow
+def test_a_sweep_through_submitit_gives_the_serial_runs(serial, tmp_path: Path):
+    """submitit's local executor, which stands in for SLURM: each job a process of its own,
+    started by submitit; the same parent, children and metrics, to the last bit."""
+    sweep(tmp_path, SEEDS, "hydra/launcher=submitit_local")
+    assert children(tmp_path) == serial
+    results = (tmp_path / "multirun" / ".submitit").glob("*/*_result.pkl")
+    assert len(list(results)) == len(serial)  # one submitit job each

@@ -1,5 +1,6 @@
 """How ermlab's Hydra launchers run a sweep's jobs: in this process, in joblib worker
-processes, or on a Ray cluster (``hydra/launcher=serial|joblib|ray``).
+processes, on a Ray cluster, or as SLURM jobs through submitit
+(``hydra/launcher=basic|joblib|ray|submitit_slurm|submitit_local``).
 
 All three share one plan (:meth:`SweepLauncher.launch`):
 
@@ -338,3 +339,52 @@ class RayLauncher(SweepLauncher):
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             yield ray.get(done[0])
+
+
+class SubmititLauncher(SweepLauncher):
+    """The jobs as submitit jobs (``hydra/launcher=submitit_slurm``, or ``submitit_local`` for
+    local processes): the hydra-submitit-launcher plugin's config, its keys meaning what they
+    mean there (``timeout_min``, ``partition``, ``submitit_folder``, ...).
+
+    Parameters
+    ----------
+    cluster : submitit's executor, ``slurm`` or ``local``. The rest of the launcher config
+        is read when the sweep launches, resolved then, so that ``submitit_folder``
+        (``${hydra.sweep.dir}/.submitit/%j``) names the folder this sweep claimed.
+
+    As on a Ray cluster, jobs on other machines must log to a tracking server
+    (``tracking=server``), not a SQLite file.
+    """
+
+    INIT_KEYS = {"submitit_folder", "max_num_timeout"}  # the executor's, not its jobs' (plugin)
+    POLL_S = 1.0
+
+    def __init__(self, cluster: str, rerun: bool = False) -> None:
+        super().__init__(rerun)
+        self.cluster = cluster
+
+    def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any, Any]]:
+        import submitit
+        from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
+        from omegaconf import OmegaConf
+
+        params = OmegaConf.to_container(self.config.hydra.launcher, resolve=True)
+        params = {k: v for k, v in params.items() if k != "_target_"}
+        executor = submitit.AutoExecutor(
+            cluster=self.cluster,
+            folder=params["submitit_folder"],
+            **{f"{self.cluster}_{k}": v for k, v in params.items() if k == "max_num_timeout"},
+        )
+        common = set(OmegaConf.structured(BaseQueueConf).keys())
+        executor.update_parameters(
+            **{
+                k if k in common else f"{self.cluster}_{k}": v
+                for k, v in params.items()
+                if k not in self.INIT_KEYS
+            }
+        )
+        arguments = self.worker_arguments()
+        with executor.batch():  # one job array on SLURM
+            submitted = [executor.submit(_indexed, i, job, arguments) for i, job in enumerate(jobs)]
+        for finished in submitit.helpers.as_completed(submitted, poll_frequency=self.POLL_S):
+            yield finished.result()

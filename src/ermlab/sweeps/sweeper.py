@@ -7,8 +7,10 @@ Hydra's basic sweeper (the same grammar, the same job list), with three changes:
 - the jobs run on ermlab's launchers (:mod:`ermlab.sweeps.launch`): Hydra's ``basic``
   launcher config runs on :class:`~ermlab.sweeps.launch.SerialLauncher`, the joblib
   plugin's (``hydra/launcher=joblib``, its ``n_jobs`` and ``backend``) on
-  :class:`~ermlab.sweeps.launch.JoblibLauncher`: the same processes, plus cached composition,
-  resume and the progress line;
+  :class:`~ermlab.sweeps.launch.JoblibLauncher`, hydra-submitit-launcher's
+  (``hydra/launcher=submitit_slurm|submitit_local``) on
+  :class:`~ermlab.sweeps.launch.SubmititLauncher`: the same processes, plus cached
+  composition, resume and the progress line;
 - resume: a job whose config already has a FINISHED run is reused unless ``rerun``
   (``hydra.sweeper.rerun=true``).
 """
@@ -28,6 +30,8 @@ from ermlab.sweeps import launch
 STOCK_LAUNCHERS = {
     "hydra._internal.core_plugins.basic_launcher.BasicLauncher": "serial",
     "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher": "joblib",
+    "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher": "local",
+    "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher": "slurm",
 }
 
 
@@ -71,6 +75,8 @@ def ermlab_launcher(launcher_config: DictConfig) -> launch.SweepLauncher | None:
     if kind == "joblib":
         backend = launcher_config.get("backend") or launch.JoblibLauncher.DEFAULT_BACKEND
         return launch.JoblibLauncher(n_jobs=launcher_config.get("n_jobs", -1), backend=backend)
+    if kind in ("local", "slurm"):
+        return launch.SubmititLauncher(cluster=kind)
     return None
 
 
