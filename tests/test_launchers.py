@@ -177,3 +177,39 @@ def test_a_sweep_through_submitit_gives_the_serial_runs(serial, tmp_path: Path):
     assert children(tmp_path) == serial
     results = (tmp_path / "multirun" / ".submitit").glob("*/*_result.pkl")
     assert len(list(results)) == len(serial)  # one submitit job each
+
+
+@pytest.mark.slow
+def test_a_stopped_submitit_sweep_cancels_its_jobs(tmp_path: Path):
+    """SIGTERM to ``ermlab`` while submitit's jobs run: it ends at once (exit 143), the parent
+    run is KILLED, and every job process it started is cancelled, none left running."""
+    import psutil
+
+    args = ["ermlab", "-m", "seed=range(4)", "model=mlp", "hydra/launcher=submitit_local"]
+    args += [f"tracking.uri=sqlite:///{tmp_path}/mlflow.db", "tracking.experiment=s"]
+    args += [f"hydra.sweep.dir={tmp_path}/multirun"]
+    env = {**os.environ, "ERMLAB_ROOT": str(REPO), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.Popen(
+        args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        jobs: list = []
+        deadline = time.monotonic() + 120
+        while len(jobs) < 4 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+            found = psutil.Process(proc.pid).children(recursive=True)
+            jobs = [p for p in found if "submitit.core._submit" in " ".join(p.cmdline())]
+        assert len(jobs) == 4, proc.stdout.read().decode() if proc.poll() is not None else jobs
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+        _, alive = psutil.wait_procs(jobs, timeout=10)
+        assert alive == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for child in psutil.Process().children(recursive=True):
+            if "submitit" in " ".join(child.cmdline()):
+                child.kill()
+    with sqlite3.connect(tmp_path / "mlflow.db") as db:
+        statuses = dict(db.execute("select status, count(*) from runs group by status"))
+    assert "RUNNING" not in statuses and statuses.get("KILLED", 0) >= 1

@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import itertools
 import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -386,5 +387,18 @@ class SubmititLauncher(SweepLauncher):
         arguments = self.worker_arguments()
         with executor.batch():  # one job array on SLURM
             submitted = [executor.submit(_indexed, i, job, arguments) for i, job in enumerate(jobs)]
-        for finished in submitit.helpers.as_completed(submitted, poll_frequency=self.POLL_S):
-            yield finished.result()
+        pending = dict(enumerate(submitted))
+        try:
+            while pending:
+                # The handler of a Ctrl-C or SIGTERM can run inside a garbage collection,
+                # which drops its exception (see ermlab.signals): raised again here.
+                signals.check()
+                finished = [i for i, job in pending.items() if job.done()]
+                for i in finished:  # as they finish, for the progress line
+                    yield pending.pop(i).result()
+                if not finished:
+                    time.sleep(self.POLL_S)
+        finally:  # after an error or Ctrl-C: no submitted job goes on without its sweep
+            for job in submitted:
+                if not job.done():
+                    job.cancel(check=False)
