@@ -13,8 +13,10 @@ opened.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
+from collections.abc import Iterator
 
 CAUGHT = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _received: int | None = None  # the first signal caught, until the process ends
@@ -43,6 +45,22 @@ def install() -> None:
             signal.signal(signum, _raise_terminated)
     if not isinstance(sys.unraisablehook, _QuietForSignals):
         sys.unraisablehook = _QuietForSignals(sys.unraisablehook)
+
+
+@contextlib.contextmanager
+def interruptible_children() -> Iterator[None]:
+    """Processes started inside this block can be stopped with SIGINT even where this process
+    was started ignoring it (``nohup``, a shell's background job): an ignored signal is
+    inherited across ``exec``, a handled one is not. submitit stops a local job with SIGINT.
+    Main thread only, as every ``signal.signal``."""
+    if signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class _QuietForSignals:

@@ -385,7 +385,8 @@ class SubmititLauncher(SweepLauncher):
             }
         )
         arguments = self.worker_arguments()
-        with executor.batch():  # one job array on SLURM
+        # One job array on SLURM; local jobs that submitit can stop (it cancels them by SIGINT).
+        with signals.interruptible_children(), executor.batch():
             submitted = [executor.submit(_indexed, i, job, arguments) for i, job in enumerate(jobs)]
         pending = dict(enumerate(submitted))
         try:
