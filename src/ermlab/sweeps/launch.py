@@ -2,7 +2,7 @@
 processes, on a Ray cluster, or as SLURM jobs through submitit
 (``hydra/launcher=basic|joblib|ray|submitit_slurm|submitit_local``).
 
-All three share one plan (:meth:`SweepLauncher.launch`):
+All of them share one plan (:meth:`SweepLauncher.launch`):
 
 1. compose each job with :class:`~ermlab.sweeps.compose.JobComposer` (once per choice of
    config groups, not once per job) as it is handed out to run, in the launching process, or
@@ -55,6 +55,8 @@ class SweepLauncher(Launcher):
         (``hydra.sweeper.rerun=true``); by default such a job is skipped and its run reused.
     """
 
+    composes_in_workers = False  # True where the workers inherit this process (forked)
+
     def __init__(self, rerun: bool = False) -> None:
         self.rerun = rerun
         self.config: DictConfig | None = None
@@ -69,8 +71,6 @@ class SweepLauncher(Launcher):
         self.hydra_context = hydra_context
         self.task_function = task_function
         self.composer = launcher_composer(hydra_context, config)
-
-    composes_in_workers = False  # True where the workers inherit this process (forked)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list:
         """Run the jobs; returns their ``JobReturn`` in the order of ``job_overrides``.
@@ -192,7 +192,8 @@ def job_failed(job_return) -> bool:
 
 
 class SerialLauncher(SweepLauncher):
-    """The jobs one after another in this process (the default, ``hydra/launcher=serial``)."""
+    """The jobs one after another in this process (the default, Hydra's
+    ``hydra/launcher=basic``)."""
 
     def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any, Any]]:
         from hydra.core.utils import configure_log
