@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 
 from ermlab.config import register_configs
 from ermlab.paths import conf_dir
-from ermlab.sweeps.job import run_job, to_yaml
+from ermlab.sweeps.job import hydra_view, run_job, to_yaml
 
 ENV_KEY = "ERMLAB_JOB_RUNNER_TEST"
 
@@ -122,3 +122,16 @@ def test_yaml_is_omegaconfs_byte_for_byte(value: str) -> None:
         {"s": value, "n": 1, "f": 0.1, "b": True, "none": None, "l": [value, 2], "d": {"k": value}}
     )
     assert to_yaml(cfg) == OmegaConf.to_yaml(cfg)
+
+
+def test_hydra_view_is_hydras_set_config_without_the_copy(tmp_path: Path) -> None:
+    """The same HydraConfig as Hydra's set_config (an interpolation from the hydra node into
+    the task's keys included), sharing the job's hydra node instead of copying it."""
+    config = job_config(tmp_path, "name=from_the_task", "hydra.job.name=${name}")
+    view = hydra_view(config)
+    theirs = HydraConfig()
+    theirs.set_config(job_config(tmp_path, "name=from_the_task", "hydra.job.name=${name}"))
+    assert OmegaConf.to_yaml(view) == OmegaConf.to_yaml(theirs.cfg)
+    assert view.hydra.job.name == theirs.cfg.hydra.job.name == "from_the_task"
+    assert view._get_node("hydra") is config._get_node("hydra")
+    assert OmegaConf.is_readonly(view.hydra)

@@ -156,6 +156,43 @@ def test_a_run_that_fails_after_a_deferred_config_keeps_its_params_and_hash(tmp_
     assert recorded.data.tags[CONFIG_HASH_TAG] == config_hash(config)
     assert recorded.data.params == {k: str(v) for k, v in flatten(config).items()}
     assert recorded.data.params["model._target_"] == "sklearn.linear_model.LinearRegression"
+    listed = {a.path for a in _client(tmp_path / "mlflow.db").list_artifacts(recorded.info.run_id)}
+    assert "config.yaml" in listed  # deferred with the params, written when the run ended
+
+
+def test_deferred_artifacts_are_uploaded_together_when_the_run_ends(tmp_path: Path):
+    import numpy as np
+
+    from ermlab.tracking import open_run
+
+    recorder = open_run(_local(tmp_path), "files")
+    recorder.log_text("at once\n", "now.txt")
+    recorder.log_text("later\n", "later.txt", defer=True)
+    with recorder.artifact_file("folder/deep/array.npy", defer=True) as path:
+        np.save(path, np.arange(3.0))
+    client = _client(tmp_path / "mlflow.db")
+    assert [a.path for a in client.list_artifacts(recorder.run_id)] == ["now.txt"]
+    recorder.finish()
+    local = Path(client.download_artifacts(recorder.run_id, ""))
+    assert (local / "now.txt").read_text() == "at once\n"
+    assert (local / "later.txt").read_text() == "later\n"
+    assert np.load(local / "folder/deep/array.npy").tolist() == [0.0, 1.0, 2.0]
+
+
+def test_a_config_hash_given_when_the_run_opens_is_not_written_again(tmp_path: Path):
+    from ermlab.config import to_dict
+    from ermlab.tracking import CONFIG_HASH_TAG, config_tags, open_run
+
+    config = to_dict(validate(compose(["model=sklearn_linear"])))
+    recorder = open_run(_local(tmp_path), "tagged", extra_tags=config_tags(config))
+    written = []
+    log_batch = recorder.client.log_batch
+    recorder.client.log_batch = lambda *a, **k: written.append(k["tags"]) or log_batch(*a, **k)
+    recorder.log_config(config)
+    recorder.finish()
+    assert written == [[]]
+    tags = _client(tmp_path / "mlflow.db").get_run(recorder.run_id).data.tags
+    assert tags[CONFIG_HASH_TAG] == config_tags(config)[CONFIG_HASH_TAG]
 
 
 def test_more_deferred_params_than_one_batch_holds_are_all_written(tmp_path: Path):
@@ -174,3 +211,23 @@ def test_more_deferred_params_than_one_batch_holds_are_all_written(tmp_path: Pat
     assert data.params == {k: str(v) for k, v in params.items()}
     assert {t.key: t.value for t in tags}.items() <= data.tags.items()
     assert data.metrics == metrics
+
+
+def test_the_store_is_write_ahead_logged_and_synced_at_checkpoints(tmp_path: Path):
+    """ermlab's SQLite store: WAL (written in the file) and, on every connection MLflow opens
+    to it, synchronous=NORMAL (1); another SQLite database keeps SQLite's default FULL (2)."""
+    import sqlite3
+
+    from sqlalchemy import create_engine, text
+
+    from ermlab.tracking import client_for
+
+    client, _ = client_for(_local(tmp_path))
+    engine = client._tracking_client.store.engine
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA synchronous")).scalar() == 1
+    sqlite3.connect(tmp_path / "other.db").close()
+    with create_engine(f"sqlite:///{tmp_path / 'other.db'}").connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "delete"
+        assert connection.execute(text("PRAGMA synchronous")).scalar() == 2

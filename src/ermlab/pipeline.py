@@ -22,7 +22,7 @@ from ermlab.paths import atomic_path
 from ermlab.split import split
 from ermlab.sweeps.decomposition import log_predictions
 from ermlab.sweeps.store import OVERRIDES_TAG, override_key
-from ermlab.tracking import Recorder, check_reachable, record_results, tracked_run
+from ermlab.tracking import Recorder, check_reachable, config_tags, record_results, tracked_run
 
 
 @dataclass
@@ -56,17 +56,20 @@ def run(
     train, test = split(dataset, config.split, config.seed, source)
     models.check_task(estimator, train)
     name = run_name(config, train, overrides)
-    tags = {OVERRIDES_TAG: json.dumps(list(overrides))}  # the sweep report reads the job back
+    resolved = to_dict(config)
+    # The sweep report reads the job back from its overrides; a resumed sweep finds its hash.
+    tags = {OVERRIDES_TAG: json.dumps(list(overrides)), **config_tags(resolved)}
     with tracked_run(config.tracking, name, parent_run_id, tags) as recorder:
         if recorder is not None:
-            # A sweep's job is short: its params go with its risks, one request fewer.
-            recorder.log_config(to_dict(config), defer=in_sweep)
+            # A sweep's job is short: its params go with its risks and its files with each
+            # other, when the run ends (fewer writes to the store).
+            recorder.log_config(resolved, defer=in_sweep)
         signals.check()  # a signal Python dropped stops the run here (see ermlab.signals)
         estimator, history = models.fit(estimator, train.X, train.y)
         metrics = assess(
             config, estimator, history, train, test, source, out_dir, recorder, in_sweep
         )
-        summary = record_summary(estimator, train, out_dir, recorder)
+        summary = record_summary(estimator, train, out_dir, recorder, defer=in_sweep)
         run_id = recorder.run_id if recorder is not None else None
     return RunResult(metrics, estimator, history, run_id, summary)
 
@@ -93,7 +96,8 @@ def assess(
     write_metrics(metrics, out_dir / "metrics.json")
     logged = estimator if per_run(config.log_model, in_sweep) else None
     record_results(recorder, metric_names(metrics), history, artifacts, logged, train.X)
-    log_predictions(recorder, estimator, source)  # for the sweep report's bias–variance split
+    # For the sweep report's bias–variance split.
+    log_predictions(recorder, estimator, source, defer=in_sweep)
     return metrics
 
 
@@ -148,19 +152,21 @@ def _already_named(override: str) -> bool:
 
 
 def record_summary(
-    estimator, train: Dataset, out_dir: Path, recorder: Recorder | None
+    estimator, train: Dataset, out_dir: Path, recorder: Recorder | None, defer: bool = False
 ) -> LmSummary | None:
     """R's ``summary(lm(...))`` of an unpenalised OLS fit on ``train``: written to
-    ``out_dir/lm_summary.txt`` and logged (``lm_summary.txt``, ``lm_summary.json``); ``None``
-    (nothing written) for any other model."""
+    ``out_dir/lm_summary.txt`` and logged (``lm_summary.txt``, ``lm_summary.json``; with
+    ``defer`` when the run ends, see :meth:`Recorder.artifact_file`); ``None`` (nothing
+    written) for any other model."""
     summary = lm_summary(estimator, train.X, train.y, train.feature_names, train.target_name)
     if summary is None:
         return None
     with atomic_path(out_dir / "lm_summary.txt") as tmp:
         tmp.write_text(summary.text() + "\n")
     if recorder is not None:
-        recorder.log_text(summary.text() + "\n", "lm_summary.txt")
-        recorder.log_text(json.dumps(summary.to_dict(), indent=2) + "\n", "lm_summary.json")
+        recorder.log_text(summary.text() + "\n", "lm_summary.txt", defer)
+        summary_json = json.dumps(summary.to_dict(), indent=2) + "\n"
+        recorder.log_text(summary_json, "lm_summary.json", defer)
     return summary
 
 

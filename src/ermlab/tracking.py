@@ -63,14 +63,21 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def config_tags(config: dict[str, Any]) -> dict[str, str]:
+    """The tags that identify a run's resolved ``config`` (:data:`CONFIG_HASH_TAG`: its
+    :func:`config_hash`), for :func:`open_run`'s ``extra_tags`` or :meth:`Recorder.log_config`."""
+    return {CONFIG_HASH_TAG: config_hash(config)}
+
+
 @functools.cache
 def concurrent_sqlite(uri: str) -> str:
     """A SQLite store that several processes write at once (a parallel sweep): the database
     is switched to write-ahead logging, so readers never block the writer, and the returned
     URI makes each connection wait up to :data:`SQLITE_BUSY_TIMEOUT_S` for another writer's
     lock instead of failing with "database is locked" (the remedies SQLite and MLflow
-    recommend). Other URIs are returned unchanged. Once per store and process: the journal
-    mode is stored in the database file."""
+    recommend); its connections sync to disk at checkpoints only (see
+    :func:`_sync_wal_at_checkpoints`). Other URIs are returned unchanged. Once per store and
+    process: the journal mode is stored in the database file."""
     prefix = "sqlite:///"
     if not uri.startswith(prefix) or "?" in uri:
         return uri
@@ -80,7 +87,30 @@ def concurrent_sqlite(uri: str) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as db:
         db.execute("PRAGMA journal_mode=WAL")  # persistent: stored in the database file
+    _sync_wal_at_checkpoints()
     return f"{uri}?timeout={SQLITE_BUSY_TIMEOUT_S}"
+
+
+@functools.cache
+def _sync_wal_at_checkpoints() -> None:
+    """Every SQLite connection that SQLAlchemy opens in this process on a write-ahead-logged
+    database syncs to disk at checkpoints, not at every commit (``PRAGMA synchronous=NORMAL``,
+    what SQLite recommends with WAL): a run makes about eight commits, and a sync each costs
+    more than the commit where the disk is busy. The database stays consistent whatever
+    happens; a power cut may lose the last commits before it (a resumed sweep reruns those
+    jobs). The setting belongs to a connection, so it is made as each one opens; databases
+    in another journal mode keep SQLite's default."""
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _on_connect(connection, _record) -> None:
+        if isinstance(connection, sqlite3.Connection):
+            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode == "wal":
+                connection.execute("PRAGMA synchronous=NORMAL")
 
 
 def check_reachable(tracking, timeout: float = 3.0) -> None:
@@ -137,14 +167,17 @@ class Recorder:
         run_id: str,
         experiment_id: str | None = None,
         artifact_uri: str | None = None,
+        tags: dict[str, str] | None = None,
     ) -> None:
         self.client = client
         self.run_id = run_id
         self._experiment_id = experiment_id
         self._artifact_uri = artifact_uri
         self._artifact_repository = None
+        self._tags = dict(tags or {})  # the tags the run was created with
         self._pending_params: list = []  # deferred by log_params(defer=True)
         self._pending_tags: list = []
+        self._staged: tempfile.TemporaryDirectory | None = None  # deferred artifacts
 
     def log_params(
         self, params: dict[str, Any], tags: list | None = None, defer: bool = False
@@ -162,16 +195,19 @@ class Recorder:
 
     def log_config(self, config: dict[str, Any], defer: bool = False) -> None:
         """The resolved config: flattened as params, whole as ``config.yaml``, and its
-        :func:`config_hash` as the tag :data:`CONFIG_HASH_TAG`. With ``defer``, params and tag
-        go with the risks in one request (a sweep's job: one MLflow write fewer)."""
+        :func:`config_hash` as the tag :data:`CONFIG_HASH_TAG` (unless the run was created with
+        it: :func:`config_tags`). With ``defer``, params and tag go with the risks in one
+        request and ``config.yaml`` with the run's other deferred artifacts (a sweep's job:
+        fewer MLflow writes)."""
         import yaml
         from mlflow.entities import RunTag
 
         from ermlab.config import flatten
 
-        tag = RunTag(CONFIG_HASH_TAG, config_hash(config))
-        self.log_params(flatten(config), [tag], defer=defer)
-        self.log_text(yaml.dump(config, Dumper=_yaml_dumper(), sort_keys=False), "config.yaml")
+        tags = [RunTag(k, v) for k, v in config_tags(config).items() if self._tags.get(k) != v]
+        self.log_params(flatten(config), tags, defer=defer)
+        text = yaml.dump(config, Dumper=_yaml_dumper(), sort_keys=False)
+        self.log_text(text, "config.yaml", defer=defer)
 
     def log_metrics(
         self, metrics: dict[str, float], step: int = 0, model_id: str | None = None
@@ -217,12 +253,29 @@ class Recorder:
         """Copy the file at ``path`` into the run's artifacts (under ``folder``)."""
         self._artifacts().log_artifact(str(path), folder)
 
-    def log_text(self, text: str, name: str) -> None:
-        """``text`` as the run's artifact ``name`` (``folder/file.txt``)."""
+    def log_text(self, text: str, name: str, defer: bool = False) -> None:
+        """``text`` as the run's artifact ``name`` (``folder/file.txt``); with ``defer``, see
+        :meth:`artifact_file`."""
+        with self.artifact_file(name, defer) as path:
+            path.write_text(text, encoding="utf-8")
+
+    @contextmanager
+    def artifact_file(self, name: str, defer: bool = False) -> Iterator[Path]:
+        """A path to write the run's artifact ``name`` (``folder/file``) to in the block; the
+        file is logged when the block ends, or, with ``defer``, when the run ends, in one
+        upload with the run's other deferred artifacts (a sweep's job has four small files:
+        one copy instead of four)."""
+        if defer:
+            if self._staged is None:
+                self._staged = tempfile.TemporaryDirectory(prefix="ermlab-artifacts-")
+            path = Path(self._staged.name) / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            yield path
+            return
         folder, _, file_name = name.rpartition("/")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / file_name
-            path.write_text(text, encoding="utf-8")
+            yield path
             self.log_artifact(path, folder or None)
 
     def _artifacts(self):
@@ -290,8 +343,12 @@ class Recorder:
         return self._experiment_id
 
     def finish(self, status: str = "FINISHED") -> None:
-        """End the run as FINISHED, FAILED or KILLED (deferred params written first: a run
-        that failed says what it was)."""
+        """End the run as FINISHED, FAILED or KILLED (deferred params and artifacts written
+        first: a run that failed says what it was)."""
+        staged, self._staged = self._staged, None
+        if staged is not None:
+            with staged:
+                self._artifacts().log_artifacts(staged.name)
         if self._pending_params or self._pending_tags:
             self._write_batches([])
         self.client.set_terminated(self.run_id, status)
@@ -517,7 +574,7 @@ def open_run(
         tags["mlflow.parentRunId"] = parent_run_id
     tags.update(extra_tags or {})
     run = client.create_run(experiment_id, tags=tags, run_name=run_name)
-    return Recorder(client, run.info.run_id, experiment_id, run.info.artifact_uri)
+    return Recorder(client, run.info.run_id, experiment_id, run.info.artifact_uri, tags)
 
 
 def run_link(tracking, run_id: str | None) -> str | None:

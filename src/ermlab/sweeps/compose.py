@@ -15,6 +15,7 @@ pickle round trip restores the same nodes, flags and types in about 1 ms.
 
 from __future__ import annotations
 
+import functools
 import pickle
 from collections.abc import Callable, Sequence
 
@@ -51,9 +52,8 @@ class JobComposer:
         override, as a full composition would.
         """
         from hydra._internal.config_loader_impl import ConfigLoaderImpl
-        from hydra.core.override_parser.overrides_parser import OverridesParser
 
-        parsed = OverridesParser.create().parse_overrides(list(overrides))
+        parsed = [parsed_override(line) for line in overrides]
         groups = tuple(o.input_line for o in parsed if self._picks_group(o))
         if groups not in self._bases:
             self._bases[groups] = pickle.dumps(self._compose_groups(list(groups)))
@@ -93,6 +93,23 @@ class JobComposer:
             with open_dict(cfg.hydra):
                 # The folder the sweeper claimed for this sweep, not a fresh ${now:...}.
                 cfg.hydra.sweep.dir = self._master.hydra.sweep.dir
+
+
+@functools.lru_cache(maxsize=65536)
+def parsed_override(line: str):
+    """Hydra's ``Override`` for one override ``line`` (its ``OverridesParser`` errors for a bad
+    one), parsed once per process: Hydra's ANTLR grammar costs about 2 ms a line, and each
+    line of a sweep is parsed when the jobs are checked before the sweep starts
+    (``ermlab.cli.prevalidate``) and again as its job is composed. The result is shared:
+    read it, never change it."""
+    return _parser().parse_overrides([line])[0]
+
+
+@functools.cache
+def _parser():
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create()
 
 
 def launcher_composer(hydra_context, master: DictConfig) -> JobComposer:

@@ -21,9 +21,7 @@ Carlo error only, which :meth:`Decomposition.result` reports as ``decomposition_
 from __future__ import annotations
 
 import math
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -51,19 +49,17 @@ def job_predictions(estimator, source) -> np.ndarray | None:
     return np.stack([fit, np.asarray(source.bayes_predict(X), dtype=float).reshape(-1)])
 
 
-def log_predictions(recorder, estimator, source) -> None:
+def log_predictions(recorder, estimator, source, defer: bool = False) -> None:
     """Log :func:`job_predictions` as the run's :data:`ARTIFACT` (nothing when tracking is off
-    or the job has no decomposition)."""
+    or the job has no decomposition); with ``defer`` when the run ends (see
+    :meth:`ermlab.tracking.Recorder.artifact_file`)."""
     if recorder is None:
         return
     predictions = job_predictions(estimator, source)
     if predictions is None:
         return
-    folder, name = ARTIFACT.rsplit("/", 1)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
+    with recorder.artifact_file(ARTIFACT, defer) as path:
         np.save(path, predictions, allow_pickle=False)
-        recorder.log_artifact(path, folder)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ masked copies, two deep copies) and writes its three ``.hydra/*.yaml`` files wit
 pure-Python emitter: about 30 ms a job, more than fitting and evaluating a small model.
 :func:`run_job` does the same steps in the same order, with the same results (output folder,
 ``hydra.runtime.output_dir``, ``HydraConfig``, the working directory, the job's logging, the
-three files byte for byte, ``env_set``, the ``JobReturn``), copying the config once and
-writing YAML with libyaml's emitter. Callbacks are not called here: ermlab's launchers call
+three files byte for byte, ``env_set``, the ``JobReturn``), copying only the task's part of
+the config (``HydraConfig`` shares the job's hydra node: :func:`hydra_view`) and writing YAML
+with libyaml's emitter. Callbacks are not called here: ermlab's launchers call
 them in the launching process, where the sweep's state lives.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf, flag_override, open_dict, read_write
 
 JOB_DIR_KEY = "hydra.sweep.dir"
 JOB_SUBDIR_KEY = "hydra.sweep.subdir"
@@ -41,20 +42,19 @@ def run_job(task_function: Callable[[DictConfig], Any], config: DictConfig):
     old_cwd = os.getcwd()
     hydra_config = HydraConfig.instance()
     previous = hydra_config.cfg
-    hydra_config.set_config(config)  # the sub-folder may interpolate ${hydra:...}
+    hydra_config.cfg = hydra_view(config)  # the sub-folder may interpolate ${hydra:...}
     folder, subfolder = (str(OmegaConf.select(config, k)) for k in (JOB_DIR_KEY, JOB_SUBDIR_KEY))
     output_dir = os.path.abspath(os.path.join(folder, subfolder))
-    # Hydra sets the folder, then copies the hydra node again; setting it in both is the same.
-    for node in (config.hydra.runtime, hydra_config.cfg.hydra.runtime):
-        with read_write(node), open_dict(node):
-            node.output_dir = output_dir
+    runtime = config.hydra.runtime
+    with read_write(runtime), open_dict(runtime):
+        runtime.output_dir = output_dir
     chdir = bool(hydra_config.cfg.hydra.job.chdir)
     try:
         task_config = task_part(config)
         ret = JobReturn(
             overrides=OmegaConf.to_container(config.hydra.overrides.task),
             cfg=task_config,
-            hydra_cfg=hydra_config.cfg,  # this job's own copy: the next job makes a new one
+            hydra_cfg=hydra_config.cfg,  # this job's own hydra node: the next job has another
         )
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         if chdir:
@@ -81,6 +81,23 @@ def run_job(task_function: Callable[[DictConfig], Any], config: DictConfig):
         hydra_config.cfg = previous
         if chdir:
             os.chdir(old_cwd)
+
+
+def hydra_view(config: DictConfig) -> DictConfig:
+    """``HydraConfig``'s config for a job: a root holding only ``config.hydra`` (read-only),
+    whose parent stays ``config`` so that its interpolations resolve, as Hydra's
+    ``HydraConfig.set_config`` makes it, but sharing the node instead of copying it (a copy
+    costs milliseconds a job; a job's config is its own, made for it by the launcher)."""
+    from hydra.conf import HydraConf
+
+    node = config._get_node("hydra")
+    assert issubclass(OmegaConf.get_type(config, "hydra"), HydraConf)
+    OmegaConf.set_readonly(node, True)
+    view = OmegaConf.create()
+    with flag_override(view, "no_deepcopy_set_nodes", True):
+        view.hydra = node
+    node._set_parent(config)
+    return view
 
 
 def task_part(config: DictConfig) -> DictConfig:
