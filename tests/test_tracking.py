@@ -231,3 +231,19 @@ def test_the_store_is_write_ahead_logged_and_synced_at_checkpoints(tmp_path: Pat
     with create_engine(f"sqlite:///{tmp_path / 'other.db'}").connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "delete"
         assert connection.execute(text("PRAGMA synchronous")).scalar() == 2
+
+
+def test_a_run_whose_deferred_artifacts_cannot_be_written_ends_failed(tmp_path: Path):
+    from ermlab.tracking import open_run
+
+    recorder = open_run(_local(tmp_path), "unwritable")
+    recorder.log_text("x\n", "config.yaml", defer=True)
+    repository = recorder._artifacts()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    repository.log_artifacts = full_disk
+    with pytest.raises(OSError, match="No space left"):
+        recorder.finish()
+    assert _client(tmp_path / "mlflow.db").get_run(recorder.run_id).info.status == "FAILED"

@@ -15,7 +15,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -344,13 +344,19 @@ class Recorder:
 
     def finish(self, status: str = "FINISHED") -> None:
         """End the run as FINISHED, FAILED or KILLED (deferred params and artifacts written
-        first: a run that failed says what it was)."""
+        first: a run that failed says what it was). If they cannot be written, the run ends
+        FAILED, where the store still answers, and the error propagates."""
         staged, self._staged = self._staged, None
-        if staged is not None:
-            with staged:
-                self._artifacts().log_artifacts(staged.name)
-        if self._pending_params or self._pending_tags:
-            self._write_batches([])
+        try:
+            if self._pending_params or self._pending_tags:
+                self._write_batches([])
+            if staged is not None:
+                with staged:
+                    self._artifacts().log_artifacts(staged.name)
+        except Exception:
+            with suppress(Exception):
+                self.client.set_terminated(self.run_id, "FAILED")
+            raise
         self.client.set_terminated(self.run_id, status)
 
 
