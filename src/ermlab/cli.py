@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ermlab import run_folder, signals
+from ermlab import collector, run_folder, signals
 from ermlab.config import ConfigError, register_configs, validate
 from ermlab.errors import EXIT_USER_ERROR, USER_ERRORS, exit_on_user_error, report, user_message
 from ermlab.sweeps.tracker import FAILED, PARENT_RUN_ENV, finish_open_sweeps
@@ -75,7 +75,9 @@ def prevalidate(argv: list[str]) -> int:
     jobs = validation_jobs(argv)
     composer = app_composer()  # one composition per choice of config groups, not per job
     built = set()
-    for overrides in jobs:
+    for count, overrides in enumerate(jobs):
+        if count == COMPOSITIONS_BEFORE_COLLECTING:
+            collector.resume()
         try:
             cfg = composer.compose(overrides)
         except (HydraException, OmegaConfBaseException) as err:
@@ -86,6 +88,11 @@ def prevalidate(argv: list[str]) -> int:
             models.build(config.model, config.seed)
             built.add(key)
     return len(jobs)
+
+
+# A composition leaves about 0.1 MB of garbage: prevalidating a large sweep with the collector
+# paused for start-up (ermlab.collector) would hold it all, so it resumes after this many.
+COMPOSITIONS_BEFORE_COLLECTING = 100
 
 
 class StudyCheckFailed(RuntimeError):
@@ -99,6 +106,7 @@ def task(cfg) -> dict[str, Any]:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    collector.resume()  # a single run's work starts here
     config = validate(cfg)
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     single = HydraConfig.get().mode == RunMode.RUN
@@ -158,6 +166,7 @@ def study_task(config, out_dir: Path) -> dict[str, float]:
 @exit_on_user_error("ermlab")
 def main() -> None:
     """Console entry point ``ermlab``."""
+    collector.pause()  # until the work starts: see ermlab.collector
     import hydra
 
     from ermlab.models.arguments import plain_overrides

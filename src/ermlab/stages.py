@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from ermlab import paths, signals
+from ermlab import collector, paths, signals
 from ermlab.config import Config, validate
 from ermlab.errors import exit_on_user_error
 
@@ -96,6 +96,7 @@ def stage_fit() -> None:
     train = Dataset.load(paths.split_files()[0])
     estimator = models.build(cfg.model, cfg.seed)
     models.check_task(estimator, train)
+    collector.resume()  # a network's training loop makes garbage for as long as it runs
     estimator, history = models.fit(estimator, train.X, train.y)
     write_history(history, paths.history_file())
     with paths.atomic_path(paths.model_file()) as tmp, tmp.open("wb") as f:
@@ -199,6 +200,9 @@ STAGES = {
 
 @exit_on_user_error("ermlab-stage")
 def main(argv: list[str] | None = None) -> None:
+    # A stage is a short process that mostly imports: the collector waits (ermlab.collector)
+    # until a fit starts, the one step that can run long.
+    collector.pause()
     parser = argparse.ArgumentParser(prog="ermlab-stage", description=__doc__.splitlines()[0])
     parser.add_argument("stage", choices=["params", "restore-data", *STAGES])
     parser.add_argument("overrides", nargs="*", help="Hydra overrides (params only)")

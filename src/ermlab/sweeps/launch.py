@@ -83,8 +83,10 @@ class SweepLauncher(Launcher):
         in a forked worker, as Hydra's own joblib launcher calls it)."""
         from hydra.core.utils import setup_globals
 
+        from ermlab import collector
         from ermlab.sweeps.progress import Progress
 
+        collector.resume()  # the jobs' garbage is collected (see ermlab.collector)
         setup_globals()
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         callbacks = self.hydra_context.callbacks
@@ -242,7 +244,9 @@ class JoblibLauncher(SweepLauncher):
             arguments["singleton_state"] = None  # a forked worker has Hydra's state already
         workers = min(self.workers(), count)
         # Objects that exist now are never collected in a forked worker: its collector would
-        # otherwise touch, and so copy, the whole inherited heap page by page.
+        # otherwise touch, and so copy, the whole inherited heap page by page. (What was frozen
+        # before, start-up's objects, stays frozen afterwards.)
+        frozen_before = gc.get_freeze_count()
         gc.freeze()
         executor = self.executor(workers, arguments)
         queued = enumerate(jobs)
@@ -262,7 +266,8 @@ class JoblibLauncher(SweepLauncher):
             for future in running:  # after an error or Ctrl-C: no job starts any more
                 future.cancel()
             executor.shutdown(wait=True)
-            gc.unfreeze()
+            if not frozen_before:
+                gc.unfreeze()
 
     def workers(self) -> int:
         """How many worker processes ``n_jobs`` asks for."""
