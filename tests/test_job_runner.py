@@ -129,9 +129,13 @@ def test_hydra_view_is_hydras_set_config_without_the_copy(tmp_path: Path) -> Non
     the task's keys included), sharing the job's hydra node instead of copying it."""
     config = job_config(tmp_path, "name=from_the_task", "hydra.job.name=${name}")
     view = hydra_view(config)
-    theirs = HydraConfig()
-    theirs.set_config(job_config(tmp_path, "name=from_the_task", "hydra.job.name=${name}"))
-    assert OmegaConf.to_yaml(view) == OmegaConf.to_yaml(theirs.cfg)
-    assert view.hydra.job.name == theirs.cfg.hydra.job.name == "from_the_task"
+    theirs = HydraConfig.instance()  # Hydra's singleton: put back as it was
+    before = theirs.cfg
+    try:
+        theirs.set_config(job_config(tmp_path, "name=from_the_task", "hydra.job.name=${name}"))
+        assert OmegaConf.to_yaml(view) == OmegaConf.to_yaml(theirs.cfg)
+        assert view.hydra.job.name == theirs.cfg.hydra.job.name == "from_the_task"
+    finally:
+        theirs.cfg = before
     assert view._get_node("hydra") is config._get_node("hydra")
     assert OmegaConf.is_readonly(view.hydra)

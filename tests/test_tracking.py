@@ -215,7 +215,8 @@ def test_more_deferred_params_than_one_batch_holds_are_all_written(tmp_path: Pat
 
 def test_the_store_is_write_ahead_logged_and_synced_at_checkpoints(tmp_path: Path):
     """ermlab's SQLite store: WAL (written in the file) and, on every connection MLflow opens
-    to it, synchronous=NORMAL (1); another SQLite database keeps SQLite's default FULL (2)."""
+    to it, synchronous=NORMAL (1); another database, even a WAL one, keeps SQLite's default
+    FULL (2)."""
     import sqlite3
 
     from sqlalchemy import create_engine, text
@@ -227,10 +228,63 @@ def test_the_store_is_write_ahead_logged_and_synced_at_checkpoints(tmp_path: Pat
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA synchronous")).scalar() == 1
-    sqlite3.connect(tmp_path / "other.db").close()
+    with sqlite3.connect(tmp_path / "other.db") as other:
+        other.execute("PRAGMA journal_mode=WAL")
     with create_engine(f"sqlite:///{tmp_path / 'other.db'}").connect() as connection:
-        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "delete"
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA synchronous")).scalar() == 2
+
+
+def test_deferred_files_go_in_one_upload_and_leave_no_staging_folder(tmp_path: Path):
+    from ermlab.tracking import open_run
+
+    recorder = open_run(_local(tmp_path), "one upload")
+    for name in ("config.yaml", "lm_summary.txt", "decomposition/predictions.txt"):
+        recorder.log_text(name, name, defer=True)
+    staging = Path(recorder._staged.name)
+    repository = recorder._artifacts()
+    uploads = []
+    upload = repository.log_artifacts
+    repository.log_artifacts = lambda *a, **k: uploads.append(a) or upload(*a, **k)
+    recorder.finish()
+    assert len(uploads) == 1 and not staging.exists()
+    listed = {a.path for a in _client(tmp_path / "mlflow.db").list_artifacts(recorder.run_id)}
+    assert listed == {"config.yaml", "lm_summary.txt", "decomposition"}
+
+
+def test_a_deferred_file_whose_writing_raised_is_not_uploaded(tmp_path: Path):
+    from ermlab.tracking import open_run
+
+    recorder = open_run(_local(tmp_path), "half-written")
+    with pytest.raises(ValueError, match="mid-write"):
+        with recorder.artifact_file("broken.txt", defer=True) as path:
+            path.write_text("half")
+            raise ValueError("mid-write")
+    recorder.finish()
+    assert _client(tmp_path / "mlflow.db").list_artifacts(recorder.run_id) == []
+
+
+def test_a_killed_run_keeps_its_status_and_its_error_when_its_files_cannot_be_written(
+    tmp_path: Path, capsys
+):
+    from ermlab.tracking import tracked_run
+
+    with pytest.raises(KeyboardInterrupt):
+        with tracked_run(_local(tmp_path), "killed") as recorder:
+            recorder.log_params({"a": 1}, defer=True)
+            recorder.log_text("x\n", "config.yaml", defer=True)
+            staging = Path(recorder._staged.name)
+            recorder._artifacts().log_artifacts = _full_disk
+            raise KeyboardInterrupt
+    recorded = _client(tmp_path / "mlflow.db").get_run(recorder.run_id)
+    assert recorded.info.status == "KILLED"
+    assert recorded.data.params == {"a": "1"}  # written before the files were tried
+    assert not staging.exists()
+    assert "ended KILLED without some of its deferred params or files" in capsys.readouterr().err
+
+
+def _full_disk(*args, **kwargs):
+    raise OSError(28, "No space left on device")
 
 
 def test_a_run_whose_deferred_artifacts_cannot_be_written_ends_failed(tmp_path: Path):
@@ -238,12 +292,7 @@ def test_a_run_whose_deferred_artifacts_cannot_be_written_ends_failed(tmp_path: 
 
     recorder = open_run(_local(tmp_path), "unwritable")
     recorder.log_text("x\n", "config.yaml", defer=True)
-    repository = recorder._artifacts()
-
-    def full_disk(*args, **kwargs):
-        raise OSError(28, "No space left on device")
-
-    repository.log_artifacts = full_disk
+    recorder._artifacts().log_artifacts = _full_disk
     with pytest.raises(OSError, match="No space left"):
         recorder.finish()
     assert _client(tmp_path / "mlflow.db").get_run(recorder.run_id).info.status == "FAILED"

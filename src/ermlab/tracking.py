@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -76,7 +77,7 @@ def concurrent_sqlite(uri: str) -> str:
     URI makes each connection wait up to :data:`SQLITE_BUSY_TIMEOUT_S` for another writer's
     lock instead of failing with "database is locked" (the remedies SQLite and MLflow
     recommend); its connections sync to disk at checkpoints only (see
-    :func:`_sync_wal_at_checkpoints`). Other URIs are returned unchanged. Once per store and
+    :func:`_sync_at_checkpoints`). Other URIs are returned unchanged. Once per store and
     process: the journal mode is stored in the database file."""
     prefix = "sqlite:///"
     if not uri.startswith(prefix) or "?" in uri:
@@ -87,19 +88,27 @@ def concurrent_sqlite(uri: str) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as db:
         db.execute("PRAGMA journal_mode=WAL")  # persistent: stored in the database file
-    _sync_wal_at_checkpoints()
+    _sync_at_checkpoints(path)
     return f"{uri}?timeout={SQLITE_BUSY_TIMEOUT_S}"
 
 
+_CHECKPOINT_SYNCED: set[str] = set()  # ermlab's WAL stores opened by this process
+
+
+def _sync_at_checkpoints(path: Path) -> None:
+    """Every connection SQLAlchemy opens in this process to the WAL store at ``path`` syncs
+    to disk at checkpoints, not at every commit (``PRAGMA synchronous=NORMAL``, what SQLite
+    advises with WAL): a run makes about eight commits, and a sync each costs more than the
+    commit where the disk is busy. The store stays consistent whatever happens; a power cut
+    may lose the last commits before it (a resumed sweep reruns those jobs). The setting
+    belongs to a connection, so it is made as each one opens; other databases (a user's own,
+    in this process) keep SQLite's default."""
+    _CHECKPOINT_SYNCED.update({str(path.absolute()), str(path.resolve())})
+    _listen_for_sqlite_connections()
+
+
 @functools.cache
-def _sync_wal_at_checkpoints() -> None:
-    """Every SQLite connection that SQLAlchemy opens in this process on a write-ahead-logged
-    database syncs to disk at checkpoints, not at every commit (``PRAGMA synchronous=NORMAL``,
-    what SQLite recommends with WAL): a run makes about eight commits, and a sync each costs
-    more than the commit where the disk is busy. The database stays consistent whatever
-    happens; a power cut may lose the last commits before it (a resumed sweep reruns those
-    jobs). The setting belongs to a connection, so it is made as each one opens; databases
-    in another journal mode keep SQLite's default."""
+def _listen_for_sqlite_connections() -> None:
     import sqlite3
 
     from sqlalchemy import event
@@ -108,8 +117,8 @@ def _sync_wal_at_checkpoints() -> None:
     @event.listens_for(Engine, "connect")
     def _on_connect(connection, _record) -> None:
         if isinstance(connection, sqlite3.Connection):
-            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
-            if mode == "wal":
+            main = connection.execute("PRAGMA database_list").fetchone()  # (0, "main", file)
+            if main is not None and main[2] in _CHECKPOINT_SYNCED:
                 connection.execute("PRAGMA synchronous=NORMAL")
 
 
@@ -263,14 +272,19 @@ class Recorder:
     def artifact_file(self, name: str, defer: bool = False) -> Iterator[Path]:
         """A path to write the run's artifact ``name`` (``folder/file``) to in the block; the
         file is logged when the block ends, or, with ``defer``, when the run ends, in one
-        upload with the run's other deferred artifacts (a sweep's job has four small files:
-        one copy instead of four)."""
+        ``log_artifacts`` with the run's other deferred files (a sweep's job has four small
+        files: one copy into a local store instead of four). A block that raises logs
+        nothing."""
         if defer:
             if self._staged is None:
                 self._staged = tempfile.TemporaryDirectory(prefix="ermlab-artifacts-")
             path = Path(self._staged.name) / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            yield path
+            try:
+                yield path
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
             return
         folder, _, file_name = name.rpartition("/")
         with tempfile.TemporaryDirectory() as tmp:
@@ -343,21 +357,58 @@ class Recorder:
         return self._experiment_id
 
     def finish(self, status: str = "FINISHED") -> None:
-        """End the run as FINISHED, FAILED or KILLED (deferred params and artifacts written
-        first: a run that failed says what it was). If they cannot be written, the run ends
-        FAILED, where the store still answers, and the error propagates."""
+        """End the run as FINISHED, FAILED or KILLED, deferred params and files written first
+        (a run that failed says what it was).
+
+        If they cannot all be written, the run still ends: FAILED instead of FINISHED, and the
+        error propagates; a run ending FAILED or KILLED keeps that status and its own error
+        (the one already propagating), the write's error only printed. Ctrl-C or SIGTERM while
+        they are written ends the run KILLED."""
+        try:
+            self._write_deferred()
+        except BaseException as err:
+            interrupted = isinstance(err, KeyboardInterrupt)
+            ending = "KILLED" if interrupted else "FAILED" if status == "FINISHED" else status
+            with suppress(Exception):
+                self.client.set_terminated(self.run_id, ending)
+            if interrupted or status == "FINISHED":
+                raise
+            print(
+                f"ermlab: warning: run {self.run_id} ended {status} without some of its "
+                f"deferred params or files: {' '.join(str(err).split())}",
+                file=sys.stderr,
+            )
+            return
+        self.client.set_terminated(self.run_id, status)
+
+    def _write_deferred(self) -> None:
+        """Write the deferred params and tags, then upload the deferred files (both tried; the
+        first error raised) and remove their staging folder, whatever happens."""
         staged, self._staged = self._staged, None
+        errors: list[Exception] = []
         try:
             if self._pending_params or self._pending_tags:
-                self._write_batches([])
+                try:
+                    self._write_batches([])
+                except Exception as err:
+                    errors.append(err)
             if staged is not None:
-                with staged:
+                try:
                     self._artifacts().log_artifacts(staged.name)
-        except Exception:
-            with suppress(Exception):
-                self.client.set_terminated(self.run_id, "FAILED")
-            raise
-        self.client.set_terminated(self.run_id, status)
+                except Exception as err:
+                    errors.append(err)
+        finally:
+            if staged is not None:
+                staged.cleanup()
+        if errors:
+            raise errors[0]
+
+    def discard_deferred(self) -> None:
+        """Drop what was deferred, unwritten (the store is gone: nothing can be written)."""
+        self._pending_params, self._pending_tags = [], []
+        staged, self._staged = self._staged, None
+        if staged is not None:
+            staged.cleanup()
 
 
 @functools.cache
@@ -454,7 +505,6 @@ def reap_stale_runs(client) -> list[str]:
     Runs of other hosts are left alone (their processes cannot be seen from here). Returns
     the ids of the runs reaped."""
     import socket
-    import sys
 
     host = socket.gethostname()
     experiments = [e.experiment_id for e in client.search_experiments()]
@@ -528,8 +578,6 @@ def forget_connections_after_fork() -> None:
     sharing the parent's (SQLAlchemy's remedy: ``dispose(close=False)`` in the child)."""
 
     def forget() -> None:
-        import sys
-
         # Only a store this process has opened has connections; importing MLflow's SQL store
         # here would cost every forked worker seconds (a sweep with tracking=off).
         store = sys.modules.get("mlflow.store.tracking.sqlalchemy_store")
@@ -624,6 +672,7 @@ def tracked_run(
         raise
     except BaseException as err:
         if (lost := lost_server(err, tracking)) is not None:
+            recorder.discard_deferred()
             raise lost from None  # no server to mark the run FAILED on: reaped when it is back
         recorder.finish("FAILED")
         raise

@@ -244,8 +244,9 @@ class JoblibLauncher(SweepLauncher):
             arguments["singleton_state"] = None  # a forked worker has Hydra's state already
         workers = min(self.workers(), count)
         # Objects that exist now are never collected in a forked worker: its collector would
-        # otherwise touch, and so copy, the whole inherited heap page by page. (What was frozen
-        # before, start-up's objects, stays frozen afterwards.)
+        # otherwise touch, and so copy, the whole inherited heap page by page. A process that
+        # froze its start-up before (ermlab's commands: ermlab.collector) keeps these frozen
+        # too, for its life: mostly the sweep's own state, alive until the sweep ends anyway.
         frozen_before = gc.get_freeze_count()
         gc.freeze()
         executor = self.executor(workers, arguments)

@@ -55,6 +55,9 @@ class SweepFolderSweeper(BasicSweeper):
             self.launcher.rerun = self.rerun
 
     def sweep(self, arguments: list[str]):
+        from ermlab import collector
+
+        collector.resume()  # whichever launcher runs the jobs (see ermlab.collector)
         folder = claim_folder(Path(str(self.config.hydra.sweep.dir)))
         with open_dict(self.config):
             self.config.hydra.sweep.dir = str(folder)
