@@ -2,8 +2,9 @@
 
 Every stage of the default pipeline (OLS on height_weight) runs here as DVC runs it, in its
 own process, and the heavy libraries it loaded are checked against what it needs: generate and
-split need numpy only; fit needs scikit-learn (OLS is a scikit-learn estimator) but never
-MLflow, matplotlib, torch or Hydra; evaluate needs MLflow and matplotlib, never torch or Hydra.
+split need numpy only; fit needs SciPy's linear algebra (OLS speaks scikit-learn's API without
+importing it: ermlab.models.sklearn_api) but never scikit-learn, MLflow, matplotlib, torch or
+Hydra; evaluate needs MLflow and matplotlib, never torch or Hydra.
 """
 
 from __future__ import annotations
@@ -74,8 +75,8 @@ def test_data_stages_load_numpy_only(loaded, stage):
 
 
 @pytest.mark.slow
-def test_fit_of_ols_loads_no_tracking_plotting_torch_or_hydra(loaded):
-    unneeded = loaded("fit") & {"mlflow", "sqlalchemy", "matplotlib", "torch", "hydra"}
+def test_fit_of_ols_loads_no_sklearn_tracking_plotting_torch_or_hydra(loaded):
+    unneeded = loaded("fit") & {"sklearn", "mlflow", "sqlalchemy", "matplotlib", "torch", "hydra"}
     assert unneeded == set(), f"ermlab-stage fit imported {sorted(unneeded)}"
 
 

@@ -58,8 +58,6 @@ def check_task(estimator, train) -> None:
     ------
     ConfigError naming the model, the data and what fits.
     """
-    from sklearn.base import is_classifier
-
     name, task, data_kind = type(estimator).__name__, train.task, train.source
     if task == "classification" and not is_classifier(estimator):
         raise ConfigError(
@@ -71,6 +69,18 @@ def check_task(estimator, train) -> None:
             f"model {name} is a classifier, but the data ({data_kind}) have a continuous target: "
             "choose a regressor (ols, ridge, knn, tree, mlp, torch_linear, ...)"
         )
+
+
+def is_classifier(estimator) -> bool:
+    """scikit-learn's ``is_classifier``, without importing scikit-learn for ermlab's own
+    regressors (:mod:`ermlab.models.sklearn_api`), which say what they are."""
+    from ermlab.models.sklearn_api import Regressor
+
+    if isinstance(estimator, Regressor):
+        return False
+    from sklearn.base import is_classifier as sklearn_is_classifier
+
+    return sklearn_is_classifier(estimator)
 
 
 def fit(estimator, X, y):

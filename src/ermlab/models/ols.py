@@ -41,9 +41,9 @@ from collections.abc import Iterable
 import numpy as np
 import scipy.linalg as sla
 from scipy.linalg.lapack import dgeqrf as _geqrf
-from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
+
+from ermlab.models.sklearn_api import Regressor
 
 __all__ = ["OLS", "RankDeficientWarning", "slide_formula"]
 
@@ -116,7 +116,7 @@ def _powers(t: np.ndarray, degree: int, dtype=np.float64) -> np.ndarray:
     return out.reshape(t.shape[0], -1)
 
 
-class OLS(RegressorMixin, BaseEstimator):
+class OLS(Regressor):
     """Ordinary (optionally ridge) least squares, accurate to NIST StRD certified digits.
 
     Fits ``y ≈ intercept_ + Φ(X) @ coef_`` where Φ expands each input column to its powers
@@ -217,7 +217,7 @@ class OLS(RegressorMixin, BaseEstimator):
     # fit (and a changed dvc.lock). It is pickled as two float64 arrays instead, hi + lo, which
     # hold its 64-bit mantissa exactly (53 + 53 bits), and rebuilt bit for bit.
     def __getstate__(self) -> dict:
-        state = dict(super().__getstate__())
+        state = dict(self.__dict__)
         if "_M" in state:
             M = state.pop("_M")
             hi = M.astype(np.float64)
@@ -229,7 +229,7 @@ class OLS(RegressorMixin, BaseEstimator):
         if "_M_hi_lo" in state:
             hi, lo = state.pop("_M_hi_lo")
             state["_M"] = hi.astype(_LD) + lo.astype(_LD)
-        super().__setstate__(state)
+        self.__dict__.update(state)
 
     # ------------------------------------------------------------------ public API
     def fit(self, X, y) -> OLS:
@@ -244,7 +244,7 @@ class OLS(RegressorMixin, BaseEstimator):
         -------
         self : OLS
         """
-        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        X, y = self._validate_data(X, y)
         self._check_params()
         self._start(X)
         # Per-chunk BLAS calls are small (p ~ 20 columns): threads only add synchronisation.
@@ -273,7 +273,7 @@ class OLS(RegressorMixin, BaseEstimator):
         self : OLS
         """
         first = getattr(self, "_R", None) is None
-        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64, reset=first)
+        X, y = self._validate_data(X, y, reset=first)
         self._check_params()
         if first:
             self._start(X)
@@ -301,7 +301,7 @@ class OLS(RegressorMixin, BaseEstimator):
         self._R = None
         for X, y in chunks:
             first = self._R is None
-            X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64, reset=first)
+            X, y = self._validate_data(X, y, reset=first)
             if first:
                 self._check_params()
                 self._start(X)
@@ -323,8 +323,8 @@ class OLS(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        check_is_fitted(self, "coef_")
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        self._check_is_fitted("coef_")
+        X = self._validate_data(X, reset=False)
         return _powers(X, self.degree_) @ self.coef_ + self.intercept_
 
     # ------------------------------------------------------------------ set-up
