@@ -76,3 +76,24 @@ def test_a_changed_value_is_a_new_config_and_runs(tmp_path: Path):
     sweep(tmp_path, "seed=0", "data.n_train=20,30")
     _, parents, kids = runs(tmp_path)
     assert sorted(r.data.params["data.n_train"] for r in kids) == ["10", "20", "30"]
+
+
+def test_an_experiment_with_nothing_to_reuse_is_asked_once_per_sweep(tmp_path: Path, monkeypatch):
+    from ermlab import tracking
+    from ermlab.config import TrackingConfig
+    from ermlab.sweeps import resume
+
+    store = TrackingConfig(uri=f"sqlite:///{tmp_path / 'mlflow.db'}", experiment="e")
+    asked = []
+    real = tracking.has_finished_configs
+    monkeypatch.setattr(tracking, "has_finished_configs", lambda t: asked.append(1) or real(t))
+    assert resume._nothing_to_reuse("sweep-1", store)
+    assert resume._nothing_to_reuse("sweep-1", store) and len(asked) == 1
+
+    tags = {tracking.CONFIG_HASH_TAG: "0123456789abcdef"}
+    tracking.open_run(store, "failed", extra_tags=tags).finish("FAILED")
+    assert not real(store)  # a FAILED run is nothing to reuse
+    tracking.open_run(store, "finished", extra_tags=tags).finish()
+    assert real(store)
+    assert resume._nothing_to_reuse("sweep-1", store)  # what this sweep saw when it looked
+    assert not resume._nothing_to_reuse("sweep-2", store) and len(asked) == 2

@@ -235,7 +235,7 @@ def test_a_server_killed_mid_sweep_fails_its_jobs_in_one_line_and_the_sweep_resu
     from ermlab.server import Layout, read_state
     from ermlab.sweeps.store import REUSED_RUNS
 
-    seeds = 8
+    seeds = 16  # the server is killed after 2: the first sweep must not finish them all first
     with _own_server(tmp_path, "ermlab-resume-") as (root, command, url):
         # ~0.3 s a job (10⁶ population points): slow enough to kill the server between jobs.
         sweep = ["ermlab", "-m", f"seed=range({seeds})", "data.n_population=1000000"]

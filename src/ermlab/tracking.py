@@ -587,6 +587,21 @@ def forget_connections_after_fork() -> None:
     os.register_at_fork(after_in_child=forget)
 
 
+def has_finished_configs(tracking) -> bool:
+    """Whether the ``tracking`` experiment holds any FINISHED run tagged with a
+    :data:`CONFIG_HASH_TAG` (one query; False when tracking is off or the experiment is new)."""
+    if not tracking.enabled:
+        return False
+    client, experiment_id = client_for(tracking)
+    with lost_server_in_one_line(tracking):
+        found = client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.{CONFIG_HASH_TAG} IS NOT NULL and attributes.status = 'FINISHED'",
+            max_results=1,
+        )
+    return bool(found)
+
+
 def find_finished_run(tracking, digest: str):
     """The most recent FINISHED run of the ``tracking`` experiment whose
     :data:`CONFIG_HASH_TAG` is ``digest`` (an ``mlflow.entities.Run``), or None; always None

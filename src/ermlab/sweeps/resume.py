@@ -12,6 +12,23 @@ from omegaconf import DictConfig
 
 REUSED = "reused_run"  # the key a reused job's return value carries, with the reused run id
 
+# (sweep folder, tracking URI, experiment) of this process's sweeps whose experiment had nothing
+# to reuse when first asked; the sweep folder is each sweep's own (ermlab.sweeps.sweeper), so a
+# later sweep in the same process (a notebook, a reused worker) asks again.
+_NOTHING_TO_REUSE: set[tuple[str, str, str]] = set()
+_ASKED: set[tuple[str, str, str]] = set()
+
+
+def _nothing_to_reuse(sweep_dir: str, tracking) -> bool:
+    from ermlab.tracking import has_finished_configs
+
+    key = (sweep_dir, str(tracking.uri), str(tracking.experiment))
+    if key not in _ASKED:
+        _ASKED.add(key)
+        if not has_finished_configs(tracking):
+            _NOTHING_TO_REUSE.add(key)
+    return key in _NOTHING_TO_REUSE
+
 
 def reuse_finished_run(job_config: DictConfig):
     """A completed Hydra ``JobReturn`` carrying the metrics of the FINISHED run that has this
@@ -35,6 +52,8 @@ def reuse_finished_run(job_config: DictConfig):
     if not config.tracking.enabled:
         return None
     try:
+        if _nothing_to_reuse(str(job_config.hydra.sweep.dir), config.tracking):
+            return None
         found = find_finished_run(config.tracking, config_hash(to_dict(config)))
     except ConnectionError:
         return None  # the server is gone: the job runs, and fails in one line saying so
