@@ -590,29 +590,26 @@ def forget_connections_after_fork() -> None:
 def has_finished_configs(tracking) -> bool:
     """Whether the ``tracking`` experiment holds any FINISHED run tagged with a
     :data:`CONFIG_HASH_TAG` (one query; False when tracking is off or the experiment is new)."""
-    if not tracking.enabled:
-        return False
-    client, experiment_id = client_for(tracking)
-    with lost_server_in_one_line(tracking):
-        found = client.search_runs(
-            [experiment_id],
-            filter_string=f"tags.{CONFIG_HASH_TAG} IS NOT NULL and attributes.status = 'FINISHED'",
-            max_results=1,
-        )
-    return bool(found)
+    return _latest_finished_run(tracking, f"tags.{CONFIG_HASH_TAG} IS NOT NULL") is not None
 
 
 def find_finished_run(tracking, digest: str):
     """The most recent FINISHED run of the ``tracking`` experiment whose
     :data:`CONFIG_HASH_TAG` is ``digest`` (an ``mlflow.entities.Run``), or None; always None
     when tracking is off."""
+    return _latest_finished_run(tracking, f"tags.{CONFIG_HASH_TAG} = '{digest}'")
+
+
+def _latest_finished_run(tracking, tag_condition: str):
+    """The most recent FINISHED run of the ``tracking`` experiment that meets ``tag_condition``
+    (MLflow's filter syntax), or None; None when tracking is off."""
     if not tracking.enabled:
         return None
     client, experiment_id = client_for(tracking)
     with lost_server_in_one_line(tracking):
         found = client.search_runs(
             [experiment_id],
-            filter_string=f"tags.{CONFIG_HASH_TAG} = '{digest}' and attributes.status = 'FINISHED'",
+            filter_string=f"{tag_condition} and attributes.status = 'FINISHED'",
             order_by=["attributes.start_time DESC"],
             max_results=1,
         )

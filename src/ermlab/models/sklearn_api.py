@@ -104,9 +104,9 @@ class Regressor:
 
     def _validate_data(self, X, y: Any = NO_TARGET, reset: bool = True):
         """``X`` as a finite float64 array (n, p) and, unless :data:`NO_TARGET`, ``y`` (None
-        refused) as a finite float64
-        array (n,); ``reset`` records ``n_features_in_`` and ``feature_names_in_`` (a
-        DataFrame's string column names), otherwise checks ``X`` against them."""
+        refused) as a finite float64 array (n,); ``reset`` records ``n_features_in_`` and
+        ``feature_names_in_`` (a DataFrame's string column names), otherwise checks ``X``
+        against them."""
         names = _feature_names(X)
         X = _finite_2d(X)
         if reset:

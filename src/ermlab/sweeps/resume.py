@@ -12,22 +12,20 @@ from omegaconf import DictConfig
 
 REUSED = "reused_run"  # the key a reused job's return value carries, with the reused run id
 
-# (sweep folder, tracking URI, experiment) of this process's sweeps whose experiment had nothing
-# to reuse when first asked; the sweep folder is each sweep's own (ermlab.sweeps.sweeper), so a
-# later sweep in the same process (a notebook, a reused worker) asks again.
-_NOTHING_TO_REUSE: set[tuple[str, str, str]] = set()
-_ASKED: set[tuple[str, str, str]] = set()
+# Whether the experiment had a FINISHED config-tagged run when this process first asked, by
+# (sweep folder, tracking URI, experiment); the sweep folder is each sweep's own
+# (ermlab.sweeps.sweeper), so a later sweep in the same process (a notebook, a reused worker)
+# asks again.
+_HAD_FINISHED_CONFIGS: dict[tuple[str, str, str], bool] = {}
 
 
 def _nothing_to_reuse(sweep_dir: str, tracking) -> bool:
     from ermlab.tracking import has_finished_configs
 
     key = (sweep_dir, str(tracking.uri), str(tracking.experiment))
-    if key not in _ASKED:
-        _ASKED.add(key)
-        if not has_finished_configs(tracking):
-            _NOTHING_TO_REUSE.add(key)
-    return key in _NOTHING_TO_REUSE
+    if key not in _HAD_FINISHED_CONFIGS:
+        _HAD_FINISHED_CONFIGS[key] = has_finished_configs(tracking)
+    return not _HAD_FINISHED_CONFIGS[key]
 
 
 def reuse_finished_run(job_config: DictConfig):
