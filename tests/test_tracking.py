@@ -296,3 +296,22 @@ def test_a_run_whose_deferred_artifacts_cannot_be_written_ends_failed(tmp_path: 
     with pytest.raises(OSError, match="No space left"):
         recorder.finish()
     assert _client(tmp_path / "mlflow.db").get_run(recorder.run_id).info.status == "FAILED"
+
+
+def test_a_server_lost_while_the_deferred_files_go_up_is_one_line(tmp_path: Path):
+    from mlflow.exceptions import MlflowException
+
+    from ermlab.tracking import tracked_run
+
+    def unanswered(*args, **kwargs):
+        raise MlflowException(
+            "API request to http://127.0.0.1:1/api/2.0/mlflow-artifacts/artifacts/x failed with "
+            "exception HTTPConnectionPool(host='127.0.0.1', port=1): Max retries exceeded"
+        )
+
+    tracking = _local(tmp_path)
+    with pytest.raises(ConnectionError, match="stopped answering") as raised:
+        with tracked_run(tracking, "lost upload") as recorder:
+            recorder.log_text("{}", "lm_summary.json", defer=True)
+            recorder._artifacts().log_artifacts = unanswered
+    assert raised.value.__cause__ is None and "\n" not in str(raised.value)

@@ -688,7 +688,8 @@ def tracked_run(
             raise lost from None  # no server to mark the run FAILED on: reaped when it is back
         recorder.finish("FAILED")
         raise
-    recorder.finish("FINISHED")
+    with lost_server_in_one_line(tracking):  # the deferred files go up as the run ends
+        recorder.finish("FINISHED")
 
 
 def record_results(
