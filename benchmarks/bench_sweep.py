@@ -10,15 +10,18 @@ whole command, started as a user starts it (a fresh process), in ``--repeat`` ro
 - ``2 workers``: the same with ``hydra/launcher=joblib hydra.launcher.n_jobs=2``;
 - ``resume``: the serial sweep started again on the same store: every job is reused.
 
-Per-job cost is the slope between two sweep sizes, so start-up (imports, the store, the
-parent run, the report: seconds that no number of workers shortens) is not counted in it;
-the 100-job line compares whole commands, start-up included. The concurrency check runs
+Per-job cost of a sweep is the slope between two sweep sizes, so start-up (imports, the
+store, the parent run, the report: seconds that no number of workers shortens) is not counted
+in it. The loop's is its own clock around its loop at the larger size, divided by its jobs: its
+start-up (importing MLflow and scikit-learn, creating the store) varies by seconds between runs
+on a busy machine, more than its jobs take, so a slope of its whole-command times is mostly that
+noise. The 100-job line compares whole commands, start-up included. The concurrency check runs
 ``--workers`` joblib workers × ``--jobs`` jobs into one SQLite store and counts the FINISHED
 runs and any "database is locked".
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_sweep.py                  # sizes 8 and 40, 3 rounds
+    .venv/bin/python benchmarks/bench_sweep.py                  # sizes 10 and 120, 3 rounds
     .venv/bin/python benchmarks/bench_sweep.py --repeat 1 --jobs 40
 """
 
@@ -38,6 +41,7 @@ BIN = Path(sys.executable).parent
 
 LOOP = """
 import sys
+import time
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 from sklearn.linear_model import LinearRegression
@@ -52,6 +56,7 @@ client = MlflowClient(tracking_uri=uri)
 experiment = client.create_experiment("loop")
 parent = client.create_run(experiment).info.run_id
 params = flatten(to_dict(base))
+start = time.perf_counter()
 for seed in range(n_jobs):
     base.seed = seed
     dataset, source = generate(base.data, seed)
@@ -71,6 +76,7 @@ for seed in range(n_jobs):
     )
     client.set_terminated(run)
 client.set_terminated(parent)
+print(f"per-job {(time.perf_counter() - start) / n_jobs}")
 """
 
 
@@ -103,10 +109,12 @@ def _median_ratio(numerators: list[float], denominators: list[float]) -> float:
     return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
 
 
-def loop_seconds(n_jobs: int) -> float:
+def loop_job_seconds(n_jobs: int) -> float:
+    """The hand-written loop's seconds a job, by its own clock around its ``n_jobs`` jobs."""
     with tempfile.TemporaryDirectory() as tmp:
         uri = f"sqlite:///{tmp}/mlflow.db"
-        return timed([sys.executable, "-c", LOOP, str(n_jobs), uri], Path(tmp))[0]
+        _, proc = timed([sys.executable, "-c", LOOP, str(n_jobs), uri], Path(tmp))
+        return float(proc.stdout.split("per-job")[-1])
 
 
 def sweep_seconds(n_jobs: int, *extra: str) -> float:
@@ -141,8 +149,8 @@ def concurrency(workers: int, n_jobs: int) -> tuple[int, int, bool]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", type=int, default=8)
-    parser.add_argument("--large", type=int, default=40)
+    parser.add_argument("--small", type=int, default=10)
+    parser.add_argument("--large", type=int, default=120)
     parser.add_argument("--jobs", type=int, default=100, help="jobs of the parallel sweep")
     parser.add_argument("--workers", type=int, default=4, help="of the SQLite check")
     parser.add_argument("--repeat", type=int, default=3)
@@ -151,20 +159,23 @@ def main() -> None:
     # This machine's speed drifts by 2-3x within minutes: every number below is measured in
     # rounds, each round running every command once in turn, and ratios are taken within a
     # round (the median of them is printed), never between numbers of different moments.
-    commands = {
-        "hand-written loop": loop_seconds,
-        "ermlab -m (serial)": sweep_seconds,
-        "ermlab -m (2 workers)": lambda n: sweep_seconds(n, *TWO_WORKERS),
+    sweeps = {
+        "ermlab -m (serial)": (),
+        "ermlab -m (2 workers)": TWO_WORKERS,
     }
-    slopes: dict[str, list[float]] = {name: [] for name in commands}
+    per_job: dict[str, list[float]] = {"hand-written loop": [], **{name: [] for name in sweeps}}
     for _ in range(args.repeat):
-        for name, measure in commands.items():
-            small, large = measure(args.small), measure(args.large)
-            slopes[name].append((large - small) / (args.large - args.small))
-    print(f"per-job cost (slope {args.small} -> {args.large} jobs), median of {args.repeat} rounds")
-    for name, values in slopes.items():
+        per_job["hand-written loop"].append(loop_job_seconds(args.large))
+        for name, extra in sweeps.items():
+            small, large = sweep_seconds(args.small, *extra), sweep_seconds(args.large, *extra)
+            per_job[name].append((large - small) / (args.large - args.small))
+    print(
+        f"per-job cost (the loop: its own clock over {args.large} jobs; sweeps: slope "
+        f"{args.small} -> {args.large} jobs), median of {args.repeat} rounds"
+    )
+    for name, values in per_job.items():
         print(f"{name:24} {statistics.median(values) * 1000:6.1f} ms")
-    loop, serial, workers = slopes.values()
+    loop, serial, workers = per_job.values()
     print(f"serial per-job cost / loop's: {_median_ratio(serial, loop):.2f} (goal <= 3)")
     print(f"2 workers' per-job cost / serial's: {_median_ratio(workers, serial):.2f}")
 

@@ -139,3 +139,34 @@ def test_hydra_view_is_hydras_set_config_without_the_copy(tmp_path: Path) -> Non
         theirs.cfg = before
     assert view._get_node("hydra") is config._get_node("hydra")
     assert OmegaConf.is_readonly(view.hydra)
+
+
+def test_task_part_is_hydras_copy_without_the_copy(tmp_path: Path) -> None:
+    """The task's config as Hydra's run_job makes it (a deep copy, its hydra node deleted):
+    the same YAML, flags, node types and errors, interpolations between task keys and from
+    the hydra node into them resolving, while its nodes are the job config's own."""
+    from omegaconf import open_dict, read_write
+    from omegaconf.errors import ConfigAttributeError, ValidationError
+
+    from ermlab.sweeps.job import task_part
+
+    overrides = ("name=${data.kind}_run", "hydra.job.name=${name}", "model=ridge")
+    config = job_config(tmp_path, *overrides)
+    theirs = copy.deepcopy(job_config(tmp_path, *overrides))
+    with read_write(theirs), open_dict(theirs):
+        del theirs["hydra"]
+    ours = task_part(config)
+    assert OmegaConf.to_yaml(ours, resolve=True) == OmegaConf.to_yaml(theirs, resolve=True)
+    assert OmegaConf.to_yaml(ours) == OmegaConf.to_yaml(theirs)
+    assert "hydra" not in ours and ours.name == theirs.name == f"{theirs.data.kind}_run"
+    assert config.hydra.job.name == ours.name
+    for flag in (OmegaConf.is_struct, OmegaConf.is_readonly):
+        assert flag(ours) == flag(theirs) and flag(ours.model) == flag(theirs.model)
+    for key in ("data", "split", "model", "tracking"):
+        assert OmegaConf.get_type(ours, key) is OmegaConf.get_type(theirs, key)
+        assert ours._get_node(key) is config._get_node(key)
+    for cfg in (ours, theirs):
+        with pytest.raises(ConfigAttributeError):
+            cfg.no_such_key = 1
+        with pytest.raises(ValidationError):
+            cfg.seed = "not a number"

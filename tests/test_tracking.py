@@ -160,23 +160,50 @@ def test_a_run_that_fails_after_a_deferred_config_keeps_its_params_and_hash(tmp_
     assert "config.yaml" in listed  # deferred with the params, written when the run ended
 
 
-def test_deferred_artifacts_are_uploaded_together_when_the_run_ends(tmp_path: Path):
+class _Remote:
+    """A run's artifact repository as a remote store's looks to ermlab (not a local folder),
+    keeping the files in the local one underneath."""
+
+    def __init__(self, local) -> None:
+        self.local = local
+
+    def log_artifact(self, *args, **kwargs):
+        return self.local.log_artifact(*args, **kwargs)
+
+    def log_artifacts(self, *args, **kwargs):
+        return self.local.log_artifacts(*args, **kwargs)
+
+
+def _remote(recorder):
+    """``recorder`` with its artifacts behind :class:`_Remote`; returns that repository."""
+    recorder._artifact_repository = _Remote(recorder._artifacts())
+    return recorder._artifact_repository
+
+
+@pytest.mark.parametrize("store", ["local", "remote"])
+def test_deferred_artifacts_are_written_when_the_run_ends_or_straight_into_a_local_store(
+    tmp_path: Path, store: str
+):
     import numpy as np
 
     from ermlab.tracking import open_run
 
     recorder = open_run(_local(tmp_path), "files")
+    if store == "remote":
+        _remote(recorder)
     recorder.log_text("at once\n", "now.txt")
     recorder.log_text("later\n", "later.txt", defer=True)
     with recorder.artifact_file("folder/deep/array.npy", defer=True) as path:
         np.save(path, np.arange(3.0))
     client = _client(tmp_path / "mlflow.db")
-    assert [a.path for a in client.list_artifacts(recorder.run_id)] == ["now.txt"]
+    listed = [a.path for a in client.list_artifacts(recorder.run_id)]
+    assert listed == (["now.txt"] if store == "remote" else ["folder", "later.txt", "now.txt"])
     recorder.finish()
     local = Path(client.download_artifacts(recorder.run_id, ""))
     assert (local / "now.txt").read_text() == "at once\n"
     assert (local / "later.txt").read_text() == "later\n"
     assert np.load(local / "folder/deep/array.npy").tolist() == [0.0, 1.0, 2.0]
+    assert sorted(p.name for p in local.iterdir()) == ["folder", "later.txt", "now.txt"]
 
 
 def test_a_config_hash_given_when_the_run_opens_is_not_written_again(tmp_path: Path):
@@ -239,10 +266,10 @@ def test_deferred_files_go_in_one_upload_and_leave_no_staging_folder(tmp_path: P
     from ermlab.tracking import open_run
 
     recorder = open_run(_local(tmp_path), "one upload")
+    repository = _remote(recorder)
     for name in ("config.yaml", "lm_summary.txt", "decomposition/predictions.txt"):
         recorder.log_text(name, name, defer=True)
     staging = Path(recorder._staged.name)
-    repository = recorder._artifacts()
     uploads = []
     upload = repository.log_artifacts
     repository.log_artifacts = lambda *a, **k: uploads.append(a) or upload(*a, **k)
@@ -272,9 +299,9 @@ def test_a_killed_run_keeps_its_status_and_its_error_when_its_files_cannot_be_wr
     with pytest.raises(KeyboardInterrupt):
         with tracked_run(_local(tmp_path), "killed") as recorder:
             recorder.log_params({"a": 1}, defer=True)
+            _remote(recorder).log_artifacts = _full_disk
             recorder.log_text("x\n", "config.yaml", defer=True)
             staging = Path(recorder._staged.name)
-            recorder._artifacts().log_artifacts = _full_disk
             raise KeyboardInterrupt
     recorded = _client(tmp_path / "mlflow.db").get_run(recorder.run_id)
     assert recorded.info.status == "KILLED"
@@ -291,8 +318,8 @@ def test_a_run_whose_deferred_artifacts_cannot_be_written_ends_failed(tmp_path: 
     from ermlab.tracking import open_run
 
     recorder = open_run(_local(tmp_path), "unwritable")
+    _remote(recorder).log_artifacts = _full_disk
     recorder.log_text("x\n", "config.yaml", defer=True)
-    recorder._artifacts().log_artifacts = _full_disk
     with pytest.raises(OSError, match="No space left"):
         recorder.finish()
     assert _client(tmp_path / "mlflow.db").get_run(recorder.run_id).info.status == "FAILED"
@@ -312,6 +339,27 @@ def test_a_server_lost_while_the_deferred_files_go_up_is_one_line(tmp_path: Path
     tracking = _local(tmp_path)
     with pytest.raises(ConnectionError, match="stopped answering") as raised:
         with tracked_run(tracking, "lost upload") as recorder:
+            _remote(recorder).log_artifacts = unanswered
             recorder.log_text("{}", "lm_summary.json", defer=True)
-            recorder._artifacts().log_artifacts = unanswered
     assert raised.value.__cause__ is None and "\n" not in str(raised.value)
+
+
+def test_deferred_files_of_a_local_store_are_written_in_place_not_copied(tmp_path: Path):
+    from ermlab.tracking import open_run
+
+    recorder = open_run(_local(tmp_path), "in place")
+    repository = recorder._artifacts()
+    repository.log_artifacts = repository.log_artifact = _full_disk  # no copy may happen
+    recorder.log_text("a: 1\n", "config.yaml", defer=True)
+    recorder.log_text("p\n", "decomposition/predictions.txt", defer=True)
+    recorder.finish()
+    assert recorder._staged is None
+    folder = Path(repository.artifact_dir)
+    assert (folder / "config.yaml").read_text() == "a: 1\n"
+    assert sorted(p.name for p in folder.rglob("*")) == [
+        "config.yaml",
+        "decomposition",
+        "predictions.txt",
+    ]
+    run = _client(tmp_path / "mlflow.db").get_run(recorder.run_id)
+    assert run.info.status == "FINISHED"

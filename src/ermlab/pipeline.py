@@ -161,10 +161,11 @@ def record_summary(
     summary = lm_summary(estimator, train.X, train.y, train.feature_names, train.target_name)
     if summary is None:
         return None
+    text = summary.text() + "\n"
     with atomic_path(out_dir / "lm_summary.txt") as tmp:
-        tmp.write_text(summary.text() + "\n")
+        tmp.write_text(text)
     if recorder is not None:
-        recorder.log_text(summary.text() + "\n", "lm_summary.txt", defer)
+        recorder.log_text(text, "lm_summary.txt", defer)
         summary_json = json.dumps(summary.to_dict(), indent=2) + "\n"
         recorder.log_text(summary_json, "lm_summary.json", defer)
     return summary

@@ -186,7 +186,7 @@ class Recorder:
         self._tags = dict(tags or {})  # the tags the run was created with
         self._pending_params: list = []  # deferred by log_params(defer=True)
         self._pending_tags: list = []
-        self._staged: tempfile.TemporaryDirectory | None = None  # deferred artifacts
+        self._staged: tempfile.TemporaryDirectory | None = None  # deferred, for a remote store
 
     def log_params(
         self, params: dict[str, Any], tags: list | None = None, defer: bool = False
@@ -271,26 +271,34 @@ class Recorder:
     @contextmanager
     def artifact_file(self, name: str, defer: bool = False) -> Iterator[Path]:
         """A path to write the run's artifact ``name`` (``folder/file``) to in the block; the
-        file is logged when the block ends, or, with ``defer``, when the run ends, in one
-        ``log_artifacts`` with the run's other deferred files (a sweep's job has four small
-        files: one copy into a local store instead of four). A block that raises logs
-        nothing."""
+        file is logged when the block ends. With ``defer`` it is logged when the run ends, in
+        one ``log_artifacts`` with the run's other deferred files (a sweep's job has four small
+        files: one upload instead of four), or, when the run's artifacts are a local folder,
+        written straight into it (replacing nothing until the block succeeds: nothing to copy
+        when the run ends). A block that raises logs nothing."""
         if defer:
-            if self._staged is None:
-                self._staged = tempfile.TemporaryDirectory(prefix="ermlab-artifacts-")
-            path = Path(self._staged.name) / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
+            from ermlab.paths import atomic_path
+
+            with atomic_path(self._deferred_folder() / name) as path:
                 yield path
-            except BaseException:
-                path.unlink(missing_ok=True)
-                raise
             return
         folder, _, file_name = name.rpartition("/")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / file_name
             yield path
             self.log_artifact(path, folder or None)
+
+    def _deferred_folder(self) -> Path:
+        """Where deferred files are written: the run's own artifact folder when the store keeps
+        artifacts in a local folder, else a staging folder that :meth:`finish` uploads."""
+        from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+        repository = self._artifacts()
+        if isinstance(repository, LocalArtifactRepository):
+            return Path(repository.artifact_dir)
+        if self._staged is None:
+            self._staged = tempfile.TemporaryDirectory(prefix="ermlab-artifacts-")
+        return Path(self._staged.name)
 
     def _artifacts(self):
         """The run's artifact repository, made once from the artifact URI its creation

@@ -34,10 +34,21 @@ def reuse_finished_run(job_config: DictConfig):
     tracking is off, or when the config does not validate (the job then runs, and says why)."""
     from hydra.core.utils import JobReturn, JobStatus
     from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
-    from ermlab.config import ConfigError, to_dict, validate
+    from ermlab.config import ConfigError, TrackingConfig, to_dict, validate
     from ermlab.tracking import config_hash, find_finished_run
 
+    try:
+        # The tracking node alone first: in a new experiment (nothing to reuse) the job's
+        # config is validated once, by the job, not here too.
+        tracking = TrackingConfig(**OmegaConf.to_container(job_config.tracking, resolve=True))
+        if not tracking.enabled or _nothing_to_reuse(str(job_config.hydra.sweep.dir), tracking):
+            return None
+    except ConnectionError:
+        return None  # the server is gone: the job runs, and fails in one line saying so
+    except (ConfigError, TypeError, OmegaConfBaseException):
+        return None  # a bad tracking node: the job runs, and its validation says why
     task_config = {
         key: OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
         for key, value in job_config.items_ex(resolve=True)
@@ -47,14 +58,10 @@ def reuse_finished_run(job_config: DictConfig):
         config = validate(task_config)
     except ConfigError:
         return None
-    if not config.tracking.enabled:
-        return None
     try:
-        if _nothing_to_reuse(str(job_config.hydra.sweep.dir), config.tracking):
-            return None
         found = find_finished_run(config.tracking, config_hash(to_dict(config)))
     except ConnectionError:
-        return None  # the server is gone: the job runs, and fails in one line saying so
+        return None
     if found is None:
         return None
     return JobReturn(
