@@ -170,3 +170,30 @@ def test_task_part_is_hydras_copy_without_the_copy(tmp_path: Path) -> None:
             cfg.no_such_key = 1
         with pytest.raises(ValidationError):
             cfg.seed = "not a number"
+
+
+def test_yaml_section_by_section_follows_every_change(tmp_path: Path) -> None:
+    """to_yaml reuses the YAML of sections that did not change since the last call: every
+    call still equals OmegaConf's, whichever sections change, come back or disappear."""
+    configs = [
+        {"hydra": {"job": {"num": 1, "name": "a"}, "help": {"text": "long " * 40}}},
+        {"hydra": {"job": {"num": 2, "name": "a"}, "help": {"text": "long " * 40}}},
+        {"hydra": {"job": {"num": 2, "name": "a"}, "help": {"text": "other"}, "new": [1, "2"]}},
+        {"hydra": {"job": {"num": 1, "name": "a"}, "help": {"text": "long " * 40}}},
+        {"hydra": {"job": {"num": 1.0, "name": "a"}, "help": {"text": "long " * 40}}},
+        {"hydra": {"job": {"num": "1", "name": "a"}, "help": {"text": "long " * 40}}},
+        {"hydra": {"job": {}, "help": None}},
+        {"seed": 1, "data": {"n": 10}, "hydra": {"x": 1}},
+        {"seed": True, "data": {"n": 10}},
+        {"only": {"a": 1}},
+        {"only": 3},
+        {"on": {"yes": "no"}},
+        {},
+        [1, {"a": 2}],
+    ]
+    for cfg in map(OmegaConf.create, configs + configs[::-1]):
+        assert to_yaml(cfg) == OmegaConf.to_yaml(cfg)
+    for seed in range(3):  # a sweep's jobs: the hydra node and the task's config
+        config = job_config(tmp_path, f"seed={seed}", f"hydra.sweep.subdir={seed}")
+        for node in (hydra_view(config), config.hydra.overrides.task):
+            assert to_yaml(node) == OmegaConf.to_yaml(node)

@@ -117,8 +117,36 @@ def task_part(config: DictConfig) -> DictConfig:
 
 
 def to_yaml(cfg: Any) -> str:
-    """``OmegaConf.to_yaml(cfg)``, byte for byte, emitted by libyaml instead of pure Python."""
+    """``OmegaConf.to_yaml(cfg)``, byte for byte, emitted by libyaml instead of pure Python,
+    section by section: a block mapping's YAML is its keys' YAML one after another, and a
+    section that has not changed since the last job (most of ``hydra.yaml``: help, launcher,
+    logging; most of ``config.yaml`` in a sweep of one key) is not emitted again."""
     container = OmegaConf.to_container(cfg, enum_to_str=True)
+    if not isinstance(container, dict) or not container:
+        return _dump(container)
+    if len(container) == 1 and isinstance(inner := next(iter(container.values())), dict) and inner:
+        # {"hydra": {...}}: one header line, then the sections of the inner mapping.
+        (key,) = container
+        texts = [_section((key, k), {key: {k: v}}) for k, v in inner.items()]
+        header = texts[0][: texts[0].index("\n") + 1]
+        return header + "".join(text[len(header) :] for text in texts)
+    return "".join(_section((k,), {k: v}) for k, v in container.items())
+
+
+# The last YAML emitted for each section path, with the repr of the value it was emitted from
+# (repr tells apart every value a config holds: str, int, float, bool, None, lists, dicts).
+_SECTIONS: dict[tuple[str, ...], tuple[str, str]] = {}
+
+
+def _section(path: tuple[str, ...], mapping: dict) -> str:
+    value = repr(mapping)
+    last = _SECTIONS.get(path)
+    if last is None or last[0] != value:
+        last = _SECTIONS[path] = (value, _dump(mapping))
+    return last[1]
+
+
+def _dump(container: Any) -> str:
     return yaml.dump(
         container, default_flow_style=False, allow_unicode=True, sort_keys=False, Dumper=_Dumper
     )
