@@ -6,6 +6,7 @@ Screenshots of each page go to the test's temporary folder (``screenshots/``).
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 from pathlib import Path
@@ -97,10 +98,13 @@ def test_the_mlflow_ui_shows_runs_metrics_plots_and_the_sweep_report(store: Path
         # The single run: its name, and risk/test/mse as recorded.
         page.goto(f"{base}/runs/{single.info.run_id}?{MODEL_TRAINING}")
         expect(page.get_by_role("heading", name=single.info.run_name)).to_be_visible()
-        row = page.get_by_role("row").filter(has_text="risk/test/mse").first
-        shown = float(row.inner_text().split()[-1])
         # The UI prints the double as recorded (shortest round-trip form in both languages).
-        assert shown == single.data.metrics["risk/test/mse"]
+        # The row's columns (metric, value and, once loaded, the logged model) come in one
+        # text without separators: the value is the recorded number, no digit on either side.
+        recorded = repr(single.data.metrics["risk/test/mse"])
+        shown = re.compile(rf"(?<![\d.]){re.escape(recorded)}(?![\d])")
+        row = page.get_by_role("row").filter(has_text="risk/test/mse").filter(has_text=shown)
+        expect(row.first).to_be_visible()
         expect(page.get_by_text("Logged models (1)")).to_be_visible()
         page.screenshot(path=shots / "run.png", full_page=True)
 
