@@ -164,11 +164,13 @@ def main() -> None:
         "ermlab -m (2 workers)": TWO_WORKERS,
     }
     per_job: dict[str, list[float]] = {"hand-written loop": [], **{name: [] for name in sweeps}}
+    fixed: dict[str, list[float]] = {name: [] for name in sweeps}  # the lines' intercepts
     for _ in range(args.repeat):
         per_job["hand-written loop"].append(loop_job_seconds(args.large))
         for name, extra in sweeps.items():
             small, large = sweep_seconds(args.small, *extra), sweep_seconds(args.large, *extra)
             per_job[name].append((large - small) / (args.large - args.small))
+            fixed[name].append(small - args.small * per_job[name][-1])
     print(
         f"per-job cost (the loop: its own clock over {args.large} jobs; sweeps: slope "
         f"{args.small} -> {args.large} jobs), median of {args.repeat} rounds"
@@ -178,6 +180,8 @@ def main() -> None:
     loop, serial, workers = per_job.values()
     print(f"serial per-job cost / loop's: {_median_ratio(serial, loop):.2f} (goal <= 3)")
     print(f"2 workers' per-job cost / serial's: {_median_ratio(workers, serial):.2f}")
+    for name, values in fixed.items():  # start-up and report: what no worker shortens
+        print(f"{name}: {statistics.median(values):.2f} s whatever the number of jobs")
 
     whole = [
         (sweep_seconds(args.jobs), sweep_seconds(args.jobs, *TWO_WORKERS))
