@@ -12,7 +12,7 @@ whole command, started as a user starts it (a fresh process), in ``--repeat`` ro
 
 Per-job cost of a sweep is the slope between two sweep sizes, so start-up (imports, the
 store, the parent run, the report: seconds that no number of workers shortens) is not counted
-in it. The loop's is its own clock around its loop at the larger size, divided by its jobs: its
+in it. The loop's is its own clock over the same jobs (from job ``--small`` to its last): its
 start-up (importing MLflow and scikit-learn, creating the store) varies by seconds between runs
 on a busy machine, more than its jobs take, so a slope of its whole-command times is mostly that
 noise. The 100-job line compares whole commands, start-up included. The concurrency check runs
@@ -50,14 +50,15 @@ from ermlab.data import generate
 from ermlab.split import split
 from ermlab.seeding import rng
 
-n_jobs, uri = int(sys.argv[1]), sys.argv[2]
+n_jobs, n_first, uri = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 base = validate(compose(["tracking=off"]))
 client = MlflowClient(tracking_uri=uri)
 experiment = client.create_experiment("loop")
 parent = client.create_run(experiment).info.run_id
 params = flatten(to_dict(base))
-start = time.perf_counter()
 for seed in range(n_jobs):
+    if seed == n_first:  # the jobs after the first n_first: a slope, as for the sweeps
+        start = time.perf_counter()
     base.seed = seed
     dataset, source = generate(base.data, seed)
     train, test = split(dataset, base.split, seed, source)
@@ -76,7 +77,7 @@ for seed in range(n_jobs):
     )
     client.set_terminated(run)
 client.set_terminated(parent)
-print(f"per-job {(time.perf_counter() - start) / n_jobs}")
+print(f"per-job {(time.perf_counter() - start) / (n_jobs - n_first)}")
 """
 
 
@@ -109,11 +110,13 @@ def _median_ratio(numerators: list[float], denominators: list[float]) -> float:
     return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
 
 
-def loop_job_seconds(n_jobs: int) -> float:
-    """The hand-written loop's seconds a job, by its own clock around its ``n_jobs`` jobs."""
+def loop_job_seconds(n_first: int, n_jobs: int) -> float:
+    """The hand-written loop's seconds a job, by its own clock from its job ``n_first`` to
+    its last (job ``n_jobs``): the same jobs as the sweeps' slope between the two sizes."""
     with tempfile.TemporaryDirectory() as tmp:
         uri = f"sqlite:///{tmp}/mlflow.db"
-        _, proc = timed([sys.executable, "-c", LOOP, str(n_jobs), uri], Path(tmp))
+        args = [sys.executable, "-c", LOOP, str(n_jobs), str(n_first), uri]
+        _, proc = timed(args, Path(tmp))
         return float(proc.stdout.split("per-job")[-1])
 
 
@@ -166,14 +169,14 @@ def main() -> None:
     per_job: dict[str, list[float]] = {"hand-written loop": [], **{name: [] for name in sweeps}}
     fixed: dict[str, list[float]] = {name: [] for name in sweeps}  # the lines' intercepts
     for _ in range(args.repeat):
-        per_job["hand-written loop"].append(loop_job_seconds(args.large))
+        per_job["hand-written loop"].append(loop_job_seconds(args.small, args.large))
         for name, extra in sweeps.items():
             small, large = sweep_seconds(args.small, *extra), sweep_seconds(args.large, *extra)
             per_job[name].append((large - small) / (args.large - args.small))
             fixed[name].append(small - args.small * per_job[name][-1])
     print(
-        f"per-job cost (the loop: its own clock over {args.large} jobs; sweeps: slope "
-        f"{args.small} -> {args.large} jobs), median of {args.repeat} rounds"
+        f"per-job cost, jobs {args.small} -> {args.large} (the loop: by its own clock; "
+        f"sweeps: the slope of whole commands), median of {args.repeat} rounds"
     )
     for name, values in per_job.items():
         print(f"{name:24} {statistics.median(values) * 1000:6.1f} ms")

@@ -188,6 +188,8 @@ def test_yaml_section_by_section_follows_every_change(tmp_path: Path) -> None:
         {"only": {"a": 1}},
         {"only": 3},
         {"on": {"yes": "no"}},
+        {"k" * 130: {"a": 1, "b": 2}},  # a complex key: "? key" rather than "key:"
+        {"a\nb": {"a": 1, "b": 2}},
         {},
         [1, {"a": 2}],
     ]

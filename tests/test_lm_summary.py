@@ -126,3 +126,29 @@ def test_exact_fit_and_singular_design_say_so_instead_of_inventing_numbers():
     assert singular.f_statistic == pytest.approx(dropped.f_statistic, rel=1e-10)
     assert "rank-deficient design" in singular.text()
     assert singular.to_dict()["std_error"] == [None, None, None]  # JSON has no NaN
+
+
+def test_p_values_are_scipy_stats_even_for_an_f_rounded_below_zero():
+    """The t and F p-values equal scipy.stats's t.sf and f.sf (R's pt and pf), also where a
+    feature orthogonal to the target makes F a rounding error below 0: p = 1, not NA."""
+    from scipy import stats
+
+    from ermlab.models.lm_summary import lm_summary
+    from ermlab.models.ols import OLS
+
+    rng = np.random.default_rng(0)
+    below_zero = 0
+    for _ in range(400):
+        n = int(rng.integers(4, 30))
+        y = rng.normal(size=n) * 10 ** rng.uniform(-3, 6) + rng.normal() * 10 ** rng.uniform(0, 8)
+        yc = y - y.mean()
+        x = rng.normal(size=n)
+        x = x - (x @ yc) / (yc @ yc) * yc  # orthogonal to the centred target: F is about 0
+        model = OLS().fit(x[:, None], y)
+        summary = lm_summary(model, x[:, None], y, ("x",), "y")
+        f = summary.f_statistic
+        below_zero += f < 0
+        assert summary.f_p_value == float(stats.f.sf(f, 1, n - 2))
+        t = np.asarray(summary.t_value)
+        assert np.array_equal(summary.p_value, 2 * stats.t.sf(np.abs(t), n - 2), equal_nan=True)
+    assert below_zero > 0  # the case this test is about did occur

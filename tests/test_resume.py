@@ -97,3 +97,19 @@ def test_an_experiment_with_nothing_to_reuse_is_asked_once_per_sweep(tmp_path: P
     assert real(store)
     assert resume._nothing_to_reuse("sweep-1", store)  # what this sweep saw when it looked
     assert not resume._nothing_to_reuse("sweep-2", store) and len(asked) == 2
+
+
+@pytest.mark.parametrize("uri", ["???", "${oc.env:ERMLAB_NO_SUCH_VARIABLE}"])
+def test_a_job_with_a_bad_tracking_node_is_run_not_looked_up(tmp_path: Path, uri: str):
+    """The resume check leaves a job whose tracking node cannot be read to the job (its own
+    validation says why, in one line), touching no store."""
+    from omegaconf import open_dict, read_write
+    from tests.test_job_runner import job_config
+
+    from ermlab.sweeps.resume import reuse_finished_run
+
+    config = job_config(tmp_path, f"tracking.uri=sqlite:///{tmp_path}/m.db")
+    with read_write(config), open_dict(config):
+        config.tracking.uri = uri
+    assert reuse_finished_run(config) is None
+    assert not (tmp_path / "m.db").exists()

@@ -412,7 +412,8 @@ class Recorder:
             raise errors[0]
 
     def discard_deferred(self) -> None:
-        """Drop what was deferred, unwritten (the store is gone: nothing can be written)."""
+        """Drop what was deferred and not written yet (the store is gone: nothing more can be
+        written); files already in a local artifact folder stay there."""
         self._pending_params, self._pending_tags = [], []
         staged, self._staged = self._staged, None
         if staged is not None:

@@ -159,7 +159,9 @@ def lm_summary(
     LmSummary, or None when ``estimator`` is not an unpenalised OLS (no such statistics).
     """
     # The distribution functions scipy.stats's t.sf and f.sf call, without importing
-    # scipy.stats (half a second, paid by the first job of every sweep).
+    # scipy.stats (half a second, paid by the first job of every sweep). f.sf is 1 below its
+    # support, as R's pf(lower = FALSE); fdtrc is NaN there, and an F of a target that no
+    # feature explains comes out a rounding error below 0: clipped to 0 (max keeps a NaN).
     from scipy.special import fdtrc, stdtr
 
     from ermlab.models.ols import OLS
@@ -179,7 +181,7 @@ def lm_summary(
     adj = 1 - (1 - r2) * (n - int(icpt)) / df if df > 0 else math.nan
     num_df = int(anova["regression_df"])
     f = float(anova["f_statistic"]) if num_df > 0 else None
-    f_p = float(fdtrc(num_df, df, f)) if f is not None and df > 0 else None
+    f_p = float(fdtrc(num_df, df, max(f, 0.0))) if f is not None and df > 0 else None
     residuals = np.asarray(y, dtype=float) - estimator.predict(X)
     return LmSummary(
         formula=formula(feature_names, target_name, icpt, estimator.degree_),

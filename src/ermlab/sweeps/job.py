@@ -104,8 +104,10 @@ def task_part(config: DictConfig) -> DictConfig:
     """The task's config: ``config`` without its ``hydra`` node, flags kept (Hydra's
     ``deepcopy`` then ``del cfg.hydra``). Its nodes are ``config``'s own, not copies, as in
     :func:`hydra_view`: a job's config is made for that job alone, and copying it costs
-    milliseconds a job. Interpolations resolve as in a copy: the task's nodes find their
-    siblings in the new root, ``config``'s hydra node finds them in ``config``."""
+    milliseconds a job. The task's nodes now belong to the returned root: they find their
+    siblings there, and ``config``'s hydra node still finds them in ``config``; a task key
+    interpolating ``${hydra.x}`` no longer resolves through ``config`` (in Hydra's copy it
+    resolves through neither), and a change to one config is a change to the other."""
     task = OmegaConf.create()
     with flag_override(task, "no_deepcopy_set_nodes", True):
         for key in config:
@@ -117,10 +119,12 @@ def task_part(config: DictConfig) -> DictConfig:
 
 
 def to_yaml(cfg: Any) -> str:
-    """``OmegaConf.to_yaml(cfg)``, byte for byte, emitted by libyaml instead of pure Python,
-    section by section: a block mapping's YAML is its keys' YAML one after another, and a
-    section that has not changed since the last job (most of ``hydra.yaml``: help, launcher,
-    logging; most of ``config.yaml`` in a sweep of one key) is not emitted again."""
+    """``OmegaConf.to_yaml(cfg)``, byte for byte for what configs hold (libyaml escapes
+    characters beyond the BMP and NEL where PyYAML prints them), emitted by libyaml instead
+    of pure Python, section by section: a block mapping's YAML is its keys' YAML one after
+    another, and a section that has not changed since the last job (most of ``hydra.yaml``:
+    help, launcher, logging; most of ``config.yaml`` in a sweep of one key) is not emitted
+    again."""
     container = OmegaConf.to_container(cfg, enum_to_str=True)
     if not isinstance(container, dict) or not container:
         return _dump(container)
@@ -129,6 +133,8 @@ def to_yaml(cfg: Any) -> str:
         (key,) = container
         texts = [_section((key, k), {key: {k: v}}) for k, v in inner.items()]
         header = texts[0][: texts[0].index("\n") + 1]
+        if header.startswith("?"):  # a complex key (long, multi-line): no plain header line
+            return _dump(container)
         return header + "".join(text[len(header) :] for text in texts)
     return "".join(_section((k,), {k: v}) for k, v in container.items())
 

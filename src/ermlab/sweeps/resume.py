@@ -42,13 +42,15 @@ def reuse_finished_run(job_config: DictConfig):
     try:
         # The tracking node alone first: in a new experiment (nothing to reuse) the job's
         # config is validated once, by the job, not here too.
-        tracking = TrackingConfig(**OmegaConf.to_container(job_config.tracking, resolve=True))
+        node = OmegaConf.to_container(job_config.tracking, resolve=True, throw_on_missing=True)
+        tracking = TrackingConfig(**node)
+    except (ConfigError, TypeError, OmegaConfBaseException):
+        return None  # a bad tracking node: the job runs, and its validation says why
+    try:
         if not tracking.enabled or _nothing_to_reuse(str(job_config.hydra.sweep.dir), tracking):
             return None
     except ConnectionError:
         return None  # the server is gone: the job runs, and fails in one line saying so
-    except (ConfigError, TypeError, OmegaConfBaseException):
-        return None  # a bad tracking node: the job runs, and its validation says why
     task_config = {
         key: OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
         for key, value in job_config.items_ex(resolve=True)
