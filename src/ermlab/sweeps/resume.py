@@ -61,9 +61,9 @@ def reuse_finished_run(job_config: DictConfig):
     except ConfigError:
         return None
     try:
-        found = find_finished_run(config.tracking, config_hash(to_dict(config)))
+        found = find_finished_run(tracking, config_hash(to_dict(config)))
     except ConnectionError:
-        return None
+        return None  # as above: the job runs, and fails in one line saying so
     if found is None:
         return None
     return JobReturn(
