@@ -113,3 +113,48 @@ def test_a_job_with_a_bad_tracking_node_is_run_not_looked_up(tmp_path: Path, uri
         config.tracking.uri = uri
     assert reuse_finished_run(config) is None
     assert not (tmp_path / "m.db").exists()
+
+
+def test_a_reused_job_returns_its_runs_metrics_and_the_config_a_job_that_ran_returns(
+    tmp_path: Path,
+):
+    """The JobReturn of a reused job holds the FINISHED run's metrics and id, and as its
+    ``cfg`` the task config Hydra's ``run_job`` would return (the job's config without its
+    hydra node, unresolved); the serial launcher tells it from a job that ran."""
+    from hydra.core.utils import JobReturn, JobStatus
+    from omegaconf import OmegaConf
+    from tests.test_job_runner import job_config
+
+    from ermlab import tracking
+    from ermlab.config import TrackingConfig, to_dict, validate
+    from ermlab.sweeps.launch import job_reused
+    from ermlab.sweeps.resume import REUSED, reuse_finished_run
+
+    uri = f"sqlite:///{tmp_path}/m.db"
+    config = job_config(
+        tmp_path, f"tracking.uri={uri}", "tracking.experiment=e", "seed=4", "name='s${seed}'"
+    )
+    hydra_copy = OmegaConf.to_container(config, resolve=False)
+    del hydra_copy["hydra"]
+    store = TrackingConfig(uri=uri, experiment="e")
+    assert reuse_finished_run(config) is None  # nothing to reuse yet
+
+    task = {
+        k: OmegaConf.to_container(config[k], resolve=True) if OmegaConf.is_config(config[k]) else v
+        for k, v in hydra_copy.items()
+    }
+    tags = tracking.config_tags(to_dict(validate(task)))
+    run = tracking.open_run(store, "finished", extra_tags=tags)
+    run.log_metrics({"risk/test/mse": 0.25})
+    run.finish()
+    other = tracking.open_run(store, "other seed", extra_tags={tracking.CONFIG_HASH_TAG: "0" * 16})
+    other.finish()
+
+    config.hydra.sweep.dir = str(tmp_path / "again")  # a new sweep asks the store again
+    reused = reuse_finished_run(config)
+    assert reused.return_value == {"risk/test/mse": 0.25, REUSED: run.run_id}
+    assert OmegaConf.to_container(reused.cfg, resolve=False) == hydra_copy
+    assert job_reused(reused)
+    ran = JobReturn(status=JobStatus.COMPLETED, _return_value={"risk/test/mse": 0.25})
+    failed = JobReturn(status=JobStatus.FAILED, _return_value=ValueError("a failing job"))
+    assert not job_reused(ran) and not job_reused(failed)

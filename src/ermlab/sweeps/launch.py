@@ -193,6 +193,18 @@ def job_failed(job_return) -> bool:
     return isinstance(value, dict) and FAILED in value
 
 
+def job_reused(job_return) -> bool:
+    """Whether a job was not run, its FINISHED run reused (:mod:`ermlab.sweeps.resume`)."""
+    from hydra.core.utils import JobStatus
+
+    from ermlab.sweeps.resume import REUSED
+
+    if job_return.status != JobStatus.COMPLETED:
+        return False
+    value = job_return.return_value
+    return isinstance(value, dict) and REUSED in value
+
+
 class SerialLauncher(SweepLauncher):
     """The jobs one after another in this process (the default, Hydra's
     ``hydra/launcher=basic``)."""
@@ -203,9 +215,12 @@ class SerialLauncher(SweepLauncher):
         arguments = self.worker_arguments()
         arguments["singleton_state"] = None  # same process: Hydra's state is already here
         for position, job in enumerate(jobs):
-            yield _indexed(position, job, arguments)
-            # A job configures logging to its own folder; the sweep's logging comes back.
-            configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+            indexed = _indexed(position, job, arguments)
+            yield indexed
+            # A job that ran configured logging to its own folder: the sweep's logging comes
+            # back. A reused job configured nothing.
+            if not job_reused(indexed[1]):
+                configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
 
 
 class JoblibLauncher(SweepLauncher):

@@ -37,6 +37,7 @@ def reuse_finished_run(job_config: DictConfig):
     from omegaconf.errors import OmegaConfBaseException
 
     from ermlab.config import ConfigError, TrackingConfig, to_dict, validate
+    from ermlab.sweeps.job import task_part
     from ermlab.tracking import config_hash, find_finished_run
 
     try:
@@ -68,7 +69,7 @@ def reuse_finished_run(job_config: DictConfig):
         return None
     return JobReturn(
         overrides=list(job_config.hydra.overrides.task),
-        cfg=OmegaConf.create(task_config),
+        cfg=task_part(job_config),  # unresolved, as Hydra's run_job returns a job's
         hydra_cfg=job_config,
         task_name=job_config.hydra.job.name,
         status=JobStatus.COMPLETED,
