@@ -113,6 +113,16 @@ def test_sweep_returns_the_commands_report_tables(project: Path):
     assert (result.summary["n_seeds"] == 2).all()
 
 
+@pytest.mark.slow
+def test_a_second_sweep_into_the_same_folder_returns_its_own_results(project: Path):
+    """The second sweep gets ``<sweep_dir>-2`` (a sweep never shares a folder): its tables
+    are its own, not the first sweep's."""
+    first = ermlab.sweep("data=women", "split=none", "seed=0,1", "tracking=off", sweep_dir="s")
+    second = ermlab.sweep("data=women", "split=none", "seed=5,6", "tracking=off", sweep_dir="s")
+    assert first.folder == project / "s" and second.folder == project / "s-2"
+    assert list(first.jobs["seed"]) == [0, 1] and list(second.jobs["seed"]) == [5, 6]
+
+
 def test_sweep_rejects_a_bad_swept_value_before_running(project: Path):
     with pytest.raises(ConfigError, match=r"data.n_train=0 is not allowed"):
         ermlab.sweep("data.n_train=10,0", "tracking=off", sweep_dir=project / "sweep")

@@ -303,3 +303,35 @@ def test_the_dvc_stage_commands_refuse_in_one_line_and_write_nothing(tmp_path: P
     (line,) = generate.stderr.strip().splitlines()
     assert "dup.csv: column 'x' appears twice" in line
     assert not (tmp_path / "results").exists()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["hydra/launcher=joblib", "hydra.launcher.n_jobs=0"], "hydra.launcher.n_jobs=0"),
+        (["hydra/launcher=joblib", "hydra.launcher.backend=threads"], "hydra.launcher.backend"),
+        (["tracking=server", "tracking.uri=http://127.0.0.1:PORT"], "no MLflow tracking server"),
+    ],
+    ids=["workers", "backend", "no-server"],
+)
+def test_a_sweep_that_cannot_start_is_refused_in_one_line_before_anything_is_written(
+    tmp_path: Path, overrides, expected
+):
+    """What Hydra would only warn about (its callbacks' errors) or print a traceback for (a
+    launcher's): the sweep stops in one line, with no parent run, no job and no folder."""
+    overrides = [o.replace("PORT", str(_free_port())) for o in overrides]
+    if "tracking=server" not in overrides:
+        overrides.append(f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}")
+    proc = run_cmd(
+        ["ermlab", "-m", "seed=0,1", *overrides], tmp_path, check=False, ERMLAB_ROOT=str(REPO)
+    )
+    assert_refused(proc, tmp_path, expected)
+    assert not (tmp_path / "mlflow.db").exists()

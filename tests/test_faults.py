@@ -203,3 +203,65 @@ def test_a_large_population_draw_shows_progress_on_a_terminal(tmp_path: Path):
     os.close(leader)
     assert proc.returncode == 0
     assert b"population risk:" in shown and b"/3 [" in shown  # 3 chunks of 10^6 points
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (a joblib sweep's workers)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _start_parallel_sweep(tmp_path: Path) -> subprocess.Popen:
+    """Four endless jobs on two forked workers, started once both workers' jobs run."""
+    sweep = ["-m", "seed=0,1,2,3", *ENDLESS_FIT, f"hydra.sweep.dir={tmp_path / 'multirun'}"]
+    workers = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+    proc = _start(_ermlab(tmp_path, *sweep, *workers), tmp_path, ERMLAB_ROOT=str(REPO))
+    _wait_until_running(tmp_path / "mlflow.db", proc, count=3)  # the parent and two jobs
+    return proc
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("to", "signum"),
+    [("group", signal.SIGINT), ("sweep", signal.SIGINT), ("worker", signal.SIGTERM)],
+    ids=["ctrl-c", "kill-the-sweep", "kill-a-worker"],
+)
+def test_a_signal_stops_a_parallel_sweep_its_runs_killed_and_no_queued_job_starts(
+    tmp_path: Path, to: str, signum: int
+):
+    """Ctrl-C (the whole process group), a signal to the sweep's process alone, or to one of
+    its workers: every run ends KILLED, the two jobs waiting in the queue never start, and
+    the exit status is the signal's, in one line."""
+    proc = _start_parallel_sweep(tmp_path)
+    if to == "group":
+        code, out, err = _stop(proc, signum)
+    else:
+        os.kill(_children(proc.pid)[0] if to == "worker" else proc.pid, signum)
+        out, err = proc.communicate(timeout=120)
+        code = proc.returncode
+    assert code == 128 + signum, err
+    assert err.strip().splitlines()[-1] == f"ermlab: interrupted by {signal.Signals(signum).name}"
+    assert "Traceback" not in out + err
+    assert [r["status"] for r in runs(tmp_path / "mlflow.db")] == ["KILLED"] * 3
+
+
+@pytest.mark.slow
+def test_a_worker_killed_outright_ends_the_sweep_in_one_line_with_no_run_left_running(
+    tmp_path: Path,
+):
+    proc = _start_parallel_sweep(tmp_path)
+    os.kill(_children(proc.pid)[0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    errors = [line for line in err.splitlines() if line.startswith("ermlab: error:")]
+    assert len(errors) == 1 and "a worker process of the sweep died" in errors[0], err
+    assert "Traceback" not in out + err
+    statuses = [r["status"] for r in runs(tmp_path / "mlflow.db")]
+    assert statuses[0] == "FAILED" and sorted(statuses[1:]) == ["KILLED", "KILLED"]

@@ -21,6 +21,30 @@ def test_the_config_hash_is_the_canonical_json_of_the_config_without_tracking():
     assert config_hash({**config, "seed": 4}) != config_hash(config)
 
 
+def test_a_data_file_counts_in_the_config_hash_by_its_contents(tmp_path: Path):
+    """The same ``data.path`` holding other data is another config (a resumed sweep runs it
+    again); the same contents under the same path is the same config."""
+    import os
+
+    from ermlab.tracking import DATA_FILE_KEY
+
+    table = tmp_path / "t.csv"
+    table.write_text("x,y\n1,2\n3,4\n")
+    config = {"seed": 0, "data": {"kind": "csv", "path": str(table), "target": "y"}}
+    before = config_hash(config)
+    canonical = json.dumps(
+        {**config, DATA_FILE_KEY: hashlib.sha256(table.read_bytes()).hexdigest()},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    assert before == hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    table.write_text("x,y\n1,2\n3,8\n")  # the same size: only the contents tell
+    os.utime(table, ns=(1, 1))
+    assert config_hash(config) != before
+    table.write_text("x,y\n1,2\n3,4\n")
+    assert config_hash(config) == before
+
+
 sweep = sweep_in
 
 

@@ -58,3 +58,38 @@ def test_a_signal_ignored_at_start_stays_ignored(restored):
     signals.install()
     assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
     assert signal.getsignal(signal.SIGTERM) is signals._raise_terminated
+
+
+def test_terminated_crosses_a_process_boundary_with_its_signal():
+    """A worker's job sends Terminated back to the sweep's process by pickle."""
+    import pickle
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        back = pickle.loads(pickle.dumps(signals.Terminated(signum)))
+        assert isinstance(back, signals.Terminated) and back.signum == signum
+        assert str(back) == signal.Signals(signum).name
+
+
+@pytest.fixture
+def worker(restored):
+    """This process as a sweep's pool worker (see signals.install_in_worker)."""
+    signals.install_in_worker()
+    yield
+    signals._worker_in_job = None
+
+
+def test_a_worker_stops_its_job_once_and_starts_no_other(worker):
+    with pytest.raises(signals.Terminated), signals.worker_job():
+        os.kill(os.getpid(), signal.SIGTERM)
+        signal.sigtimedwait([], 0)  # the handler runs here, at the latest
+    # A second signal, while the job's run is ending, must not cut that short.
+    os.kill(os.getpid(), signal.SIGINT)
+    with pytest.raises(signals.Terminated) as caught, signals.worker_job():
+        raise AssertionError("a job started after the signal")
+    assert caught.value.signum == signal.SIGTERM
+
+
+def test_a_signal_between_a_workers_jobs_stops_the_next_one_before_it_starts(worker):
+    os.kill(os.getpid(), signal.SIGTERM)  # the worker waits for a job: nothing raises here
+    with pytest.raises(signals.Terminated), signals.worker_job():
+        raise AssertionError("a job started after the signal")

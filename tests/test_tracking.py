@@ -363,3 +363,35 @@ def test_deferred_files_of_a_local_store_are_written_in_place_not_copied(tmp_pat
     ]
     run = _client(tmp_path / "mlflow.db").get_run(recorder.run_id)
     assert run.info.status == "FINISHED"
+
+
+OPEN_AT = """
+import sys, time
+from ermlab.config import TrackingConfig
+from ermlab.tracking import client_for
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+client_for(TrackingConfig(uri=f"sqlite:///{sys.argv[1]}", experiment="e"))
+"""
+
+
+@pytest.mark.slow
+def test_processes_opening_a_new_sqlite_store_at_once_all_get_it(tmp_path: Path):
+    """Two sweeps started together on a new store: MLflow creates its tables in each, and
+    without ermlab's lock they collide ("table ... already exists", an alembic error)."""
+    import subprocess
+    import sys
+    import time
+
+    db = tmp_path / "store" / "mlflow.db"
+    start = str(time.time() + 5)  # after every interpreter has imported what it needs
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AT, str(db), start],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, "\n".join(errors)
+    assert all(p.name.startswith(db.name) for p in db.parent.iterdir())  # no lock file left

@@ -213,7 +213,9 @@ def sweep(*overrides: str, sweep_dir: str | Path | None = None) -> SweepResult:
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    if not (folder / "jobs.csv").is_file():
+    # The folder the sweep claimed: sweep_dir, or sweep_dir-2, ... if another sweep had it.
+    folder = _reported_folder(done.stdout)
+    if folder is None or not (folder / "jobs.csv").is_file():
         lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
         raise RuntimeError(f"ermlab -m {' '.join(args)}: {lines[-1]}")
     return SweepResult(
@@ -264,6 +266,17 @@ def runs(
     rest = sorted(c for c in table.columns if c not in first)
     metrics = [c for c in rest if c.startswith("metrics.")]
     return table[first + metrics + [c for c in rest if c not in metrics]]
+
+
+def _reported_folder(stdout: str) -> Path | None:
+    """The sweep folder that a sweep's last line names (``sweep report: <folder>/report.html``,
+    then its parent run with tracking on), or None when there is no such line."""
+    from ermlab.sweeps.tracker import PARENT_NOTE, REPORT_LINE
+
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(REPORT_LINE):
+            return Path(line.removeprefix(REPORT_LINE).split(PARENT_NOTE)[0]).parent
+    return None
 
 
 def _new_run_folder(base: Path | None = None) -> Path:

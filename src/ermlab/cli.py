@@ -176,10 +176,10 @@ def main() -> None:
     signals.install()  # SIGTERM ends the run KILLED, as Ctrl-C does
     register_configs()
     sys.argv[1:] = plain_overrides(sys.argv[1:], conf_dir())  # model.<any argument>=value
-    if not {"--help", "-h", "--hydra-help", "--info", "--cfg", "-c"} & set(sys.argv[1:]):
-        prevalidate(sys.argv[1:])
     app = hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(task)
     try:
+        if not {"--help", "-h", "--hydra-help", "--info", "--cfg", "-c"} & set(sys.argv[1:]):
+            prevalidate(sys.argv[1:])
         app()
     except KeyboardInterrupt as interrupt:
         finish_open_sweeps("KILLED")  # the job's own run is already KILLED (tracked_run)
@@ -187,5 +187,9 @@ def main() -> None:
     except SystemExit as exit_:
         # Hydra exits 1 on any failure; a failed job has already said why in one line.
         if exit_.code not in (0, None):
+            finish_open_sweeps("FAILED")  # a sweep that crashed leaves no parent RUNNING
             sys.exit(EXIT_USER_ERROR if exit_.code == 1 else exit_.code)
+        raise
+    except Exception:  # HYDRA_FULL_ERROR=1 or ERMLAB_DEBUG: the error itself, after the run
+        finish_open_sweeps("FAILED")
         raise

@@ -20,6 +20,8 @@ from collections.abc import Iterator
 
 CAUGHT = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _received: int | None = None  # the first signal caught, until the process ends
+# In a sweep's pool worker (install_in_worker): whether a signal raises now (inside a job).
+_worker_in_job: bool | None = None  # None: not a worker, every signal raises
 
 
 class Terminated(KeyboardInterrupt):
@@ -29,10 +31,21 @@ class Terminated(KeyboardInterrupt):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
 
+    def __reduce__(self):
+        # A worker's job sends it back to the sweep's process: rebuilt from the number (the
+        # default would pass the name, which signal.Signals does not take).
+        return Terminated, (self.signum,)
+
 
 def _raise_terminated(signum: int, frame) -> None:
     global _received
+    first = _received is None
     _received = _received or signum
+    if _worker_in_job is not None and not (first and _worker_in_job):
+        # A pool worker stops its job once. A second signal (the terminal's Ctrl-C and the
+        # sweep's own, both) would cut short the run's ending and leave it RUNNING; between
+        # jobs, the worker's loop is no place to raise: the next job's check() does.
+        return
     raise Terminated(signum)
 
 
@@ -45,6 +58,28 @@ def install() -> None:
             signal.signal(signum, _raise_terminated)
     if not isinstance(sys.unraisablehook, _QuietForSignals):
         sys.unraisablehook = _QuietForSignals(sys.unraisablehook)
+
+
+def install_in_worker() -> None:
+    """:func:`install` for a sweep's pool worker process: a signal raises :class:`Terminated`
+    only inside :func:`worker_job`, and only the first; outside a job it is remembered, and
+    the next job's :func:`check` raises it. The worker's process lives on, runs no more jobs,
+    and ends with its pool."""
+    global _worker_in_job
+    _worker_in_job = False
+    install()
+
+
+@contextlib.contextmanager
+def worker_job() -> Iterator[None]:
+    """One job in a pool worker (see :func:`install_in_worker`): none starts after a signal."""
+    global _worker_in_job
+    check()
+    _worker_in_job = True
+    try:
+        yield
+    finally:
+        _worker_in_job = False
 
 
 @contextlib.contextmanager

@@ -58,10 +58,20 @@ def resolve_uri(uri: str) -> str:
 def config_hash(config: dict[str, Any]) -> str:
     """The identity of what a run computes: a SHA-256 (first 16 hex digits) of the resolved
     config as canonical JSON, seed included. The ``tracking`` section is left out: where a run
-    is recorded does not change what it computed."""
+    is recorded does not change what it computed. A data file the config reads (``data.path``)
+    counts by its contents, under :data:`DATA_FILE_KEY`: the same path holding other data is
+    another config."""
     content = {key: value for key, value in config.items() if key != "tracking"}
+    data = content.get("data")
+    if isinstance(data, dict) and data.get("path"):
+        from ermlab.data.real import file_digest
+
+        content[DATA_FILE_KEY] = file_digest(data["path"])
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+DATA_FILE_KEY = "data_file_sha256"  # in what config_hash hashes: the data file's contents
 
 
 def config_tags(config: dict[str, Any]) -> dict[str, str]:
@@ -496,11 +506,38 @@ def client_for(tracking) -> tuple[Any, str]:
     uri = resolve_uri(tracking.uri)
     if uri.startswith(("http://", "https://")):
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(SERVER_REQUEST_RETRIES))
-    client = MlflowClient(tracking_uri=concurrent_sqlite(uri))
+    with _store_lock(uri):
+        client = MlflowClient(tracking_uri=concurrent_sqlite(uri))
     if uri not in _reaped_stores():
         _reaped_stores().add(uri)
         reap_stale_runs(client)
     return client, _experiment_id(client, uri, tracking.experiment)
+
+
+@contextmanager
+def _store_lock(uri: str) -> Iterator[None]:
+    """While this process first opens the SQLite store ``uri``, no other process does: MLflow
+    creates a new store's tables, and two processes creating them at once (two sweeps started
+    together) fail with "table ... already exists". The lock is the folder's (``flock``, released
+    when the block ends or the process dies), so no lock file is left beside the store."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or uri in _LOCKED_OPENS:
+        yield
+        return
+    import fcntl
+
+    folder = Path(uri[len(prefix) :].split("?")[0]).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+        _LOCKED_OPENS.add(uri)
+    finally:
+        os.close(fd)  # releases the lock
+
+
+_LOCKED_OPENS: set[str] = set()  # SQLite stores this process has opened under _store_lock
 
 
 @functools.cache

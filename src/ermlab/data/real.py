@@ -88,6 +88,29 @@ def resolve(path: str | Path) -> Path:
     return full
 
 
+def file_digest(path: str | Path) -> str | None:
+    """SHA-256 (hex) of the file a config's ``path`` names (:func:`resolve`), or None when
+    there is no such file. Kept per process by size and modification time: a sweep's jobs
+    read one file many times."""
+    import hashlib
+
+    full = resolve(path)
+    try:
+        stat = full.stat()
+    except OSError:
+        return None
+    if not full.is_file():
+        return None
+    key = (str(full.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        with full.open("rb") as f:
+            _DIGESTS[key] = hashlib.file_digest(f, "sha256").hexdigest()
+    return _DIGESTS[key]
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
 def _require_file(path: Path) -> None:
     if not path.exists():
         raise DataError(f"{path}: no such file (relative paths start at {paths.project_root()})")

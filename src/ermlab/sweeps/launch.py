@@ -20,6 +20,7 @@ plugin classes that Hydra discovers are thin subclasses in ``hydra_plugins.ermla
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import os
@@ -103,12 +104,14 @@ class SweepLauncher(Launcher):
 
         returns: list = [None] * len(job_overrides)
         progress = Progress(len(job_overrides))
-        for position, job_return, config in self.execute(handed_out(), len(job_overrides)):
-            returns[position] = job_return
-            config = configs.pop(position, config)
-            callbacks.on_job_end(config=config, job_return=job_return)
-            progress.job_done(failed=job_failed(job_return))
-        progress.close()
+        try:
+            for position, job_return, config in self.execute(handed_out(), len(job_overrides)):
+                returns[position] = job_return
+                config = configs.pop(position, config)
+                callbacks.on_job_end(config=config, job_return=job_return)
+                progress.job_done(failed=job_failed(job_return))
+        finally:  # after Ctrl-C too: the line ends, and what follows starts on its own
+            progress.close()
         return returns
 
     def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any, Any]]:
@@ -236,9 +239,21 @@ class JoblibLauncher(SweepLauncher):
     """
 
     DEFAULT_BACKEND = "multiprocessing"
+    BACKENDS = ("multiprocessing", "loky")
 
     def __init__(self, n_jobs: int = -1, backend: str = DEFAULT_BACKEND, rerun: bool = False):
+        from ermlab.config import ConfigError
+
         super().__init__(rerun)
+        if type(n_jobs) is not int or not (n_jobs >= 1 or n_jobs == -1):
+            raise ConfigError(
+                f"hydra.launcher.n_jobs={n_jobs} is not allowed: a number of worker processes "
+                ">= 1, or -1 for one per CPU core"
+            )
+        if backend not in self.BACKENDS:
+            raise ConfigError(
+                f"hydra.launcher.backend={backend} is not allowed: {' or '.join(self.BACKENDS)}"
+            )
         self.n_jobs = n_jobs
         self.backend = backend
 
@@ -249,7 +264,7 @@ class JoblibLauncher(SweepLauncher):
         return self.backend == "multiprocessing"
 
     def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any, Any]]:
-        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, wait
 
         from ermlab.tracking import forget_connections_after_fork
 
@@ -267,6 +282,7 @@ class JoblibLauncher(SweepLauncher):
         executor = self.executor(workers, arguments)
         queued = enumerate(jobs)
         running: set = set()
+        done = False
         try:
             while True:
                 # Every worker busy and one job more waiting each: no worker ever idles, and
@@ -274,16 +290,40 @@ class JoblibLauncher(SweepLauncher):
                 for position, job in itertools.islice(queued, 2 * workers - len(running)):
                     running.add(executor.submit(_run_in_worker, position, job))
                 if not running:
+                    done = True
                     return
                 finished, running = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:  # as they finish, for the progress line
                     yield future.result()
+        except BrokenExecutor as err:
+            executor.shutdown(wait=True)  # every worker gone: the dead one's run is stale
+            self.reap_stale_runs()
+            raise RuntimeError(
+                "a worker process of the sweep died (killed, or out of memory): its job's run "
+                "is marked KILLED, and the sweep started again runs only the jobs without a "
+                "FINISHED run"
+            ) from err
         finally:
-            for future in running:  # after an error or Ctrl-C: no job starts any more
-                future.cancel()
+            if not done:  # an error or Ctrl-C: no job starts any more, the running ones stop
+                for future in running:
+                    future.cancel()
+                _stop_workers(executor)
             executor.shutdown(wait=True)
             if not frozen_before:
                 gc.unfreeze()
+
+    def reap_stale_runs(self) -> None:
+        """Mark KILLED the runs that dead workers left RUNNING (:func:`ermlab.tracking.
+        reap_stale_runs`); if the store cannot be reached, the next ermlab run on it does."""
+        from omegaconf import OmegaConf
+
+        from ermlab.config import TrackingConfig
+        from ermlab.tracking import client_for, reap_stale_runs
+
+        tracking = TrackingConfig(**OmegaConf.to_container(self.config.tracking, resolve=True))
+        if tracking.enabled:
+            with contextlib.suppress(Exception):
+                reap_stale_runs(client_for(tracking)[0])
 
     def workers(self) -> int:
         """How many worker processes ``n_jobs`` asks for."""
@@ -308,9 +348,21 @@ class JoblibLauncher(SweepLauncher):
                 initializer=_keep_arguments,
                 initargs=(arguments,),
             )
-        raise ValueError(
-            f"hydra.launcher.backend={self.backend} is not allowed: multiprocessing or loky"
-        )
+        raise AssertionError(f"backend {self.backend}, checked when the launcher was made")
+
+
+def _stop_workers(executor) -> None:
+    """SIGTERM to every worker process of ``executor``: each ends its job's run KILLED and
+    starts no other (:func:`ermlab.signals.install_in_worker`), so the pool's shutdown does
+    not wait for the jobs already handed out. Both pools, concurrent.futures' and loky's,
+    keep their processes in ``_processes`` (pid -> process); neither has a public way."""
+    import signal
+
+    for pid in list(getattr(executor, "_processes", None) or {}):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass  # already gone
 
 
 def _indexed(position: int, job: Job, arguments: dict[str, Any]) -> tuple[int, Any, Any]:
@@ -325,11 +377,13 @@ _WORKER_ARGUMENTS: dict[str, Any] = {}  # a pool worker's execute_job arguments 
 
 
 def _keep_arguments(arguments: dict[str, Any]) -> None:
+    signals.install_in_worker()  # a signal stops this worker's job, and starts no other
     _WORKER_ARGUMENTS.update(arguments)
 
 
 def _run_in_worker(position: int, job: Job) -> tuple[int, Any, Any]:
-    return _indexed(position, job, _WORKER_ARGUMENTS)
+    with signals.worker_job():
+        return _indexed(position, job, _WORKER_ARGUMENTS)
 
 
 class RayLauncher(SweepLauncher):

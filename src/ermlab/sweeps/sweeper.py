@@ -18,6 +18,8 @@ Hydra's basic sweeper (the same grammar, the same job list), with three changes:
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,8 +46,14 @@ class SweepFolderSweeper(BasicSweeper):
         self.rerun = rerun
 
     def setup(self, *, hydra_context, task_function, config: DictConfig) -> None:
+        from ermlab.config import ConfigError
+
         super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
-        replacement = ermlab_launcher(config.hydra.launcher)
+        self.setup_error: ConfigError | None = None
+        try:
+            replacement = ermlab_launcher(config.hydra.launcher)
+        except ConfigError as err:  # raised by sweep(), where it ends in one line
+            self.setup_error, replacement = err, None
         if replacement is not None:
             replacement.setup(
                 hydra_context=hydra_context, task_function=task_function, config=config
@@ -55,13 +63,26 @@ class SweepFolderSweeper(BasicSweeper):
             self.launcher.rerun = self.rerun
 
     def sweep(self, arguments: list[str]):
+        """Hydra's sweep in a folder of its own; a user error of the sweep itself (its start,
+        a launcher's) ends it in one line with exit status 2, not Hydra's traceback."""
         from ermlab import collector
+        from ermlab.errors import EXIT_USER_ERROR, USER_ERRORS, report
+        from ermlab.sweeps.tracker import raise_failed_start
 
-        collector.resume()  # whichever launcher runs the jobs (see ermlab.collector)
-        folder = claim_folder(Path(str(self.config.hydra.sweep.dir)))
-        with open_dict(self.config):
-            self.config.hydra.sweep.dir = str(folder)
-        return super().sweep(arguments)
+        try:
+            raise_failed_start()
+            if self.setup_error is not None:
+                raise self.setup_error
+            collector.resume()  # whichever launcher runs the jobs (see ermlab.collector)
+            folder = claim_folder(Path(str(self.config.hydra.sweep.dir)))
+            with open_dict(self.config):
+                self.config.hydra.sweep.dir = str(folder)
+            return super().sweep(arguments)
+        except USER_ERRORS as err:
+            if os.environ.get("ERMLAB_DEBUG"):
+                raise
+            report("ermlab", err)
+            sys.exit(EXIT_USER_ERROR)  # ermlab.cli ends the parent run FAILED
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         # ermlab's launchers compose every job of the batch before they start the first one,

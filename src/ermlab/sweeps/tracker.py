@@ -17,6 +17,8 @@ from hydra.experimental.callback import Callback
 from ermlab.errors import EXIT_USER_ERROR, user_message
 
 PARENT_RUN_ENV = "ERMLAB_PARENT_RUN_ID"
+REPORT_LINE = "sweep report: "  # the sweep's last line: this, then its report.html's path
+PARENT_NOTE = " (MLflow parent run "  # after the path, with tracking on
 FAILED = "failed"  # the key a failed sweep job returns, with its one-line error
 
 
@@ -31,10 +33,19 @@ class SweepTracker(Callback):
         self.returns: list[tuple[list[str], dict]] = []  # per job: overrides, return value
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
+        try:
+            self._start(config)
+        except Exception as err:  # Hydra would only warn, and run the sweep untracked
+            _FAILED_STARTS.append(err)
+
+    def _start(self, config) -> None:
+        """Check the launcher's config, then open the parent run."""
         from ermlab.config import TrackingConfig
         from ermlab.pipeline import sweep_name
+        from ermlab.sweeps.sweeper import ermlab_launcher
         from ermlab.tracking import open_run
 
+        ermlab_launcher(config.hydra.launcher)  # a bad n_jobs stops the sweep before its run
         name = sweep_name(config.hydra.overrides.task)
         self.parent = open_run(TrackingConfig(**config.tracking), name)
         if self.parent is not None:
@@ -57,8 +68,8 @@ class SweepTracker(Callback):
             self._reused(metrics.pop(REUSED))
         self.rows.append((label, {} if FAILED in metrics else metrics))
         self.returns.append((list(job_return.overrides or []), metrics))
-        if not completed:  # Hydra raises after the batch: on_multirun_end will not come
-            self._finish("FAILED")
+        # A job that raised (a bug, not a user error): Hydra raises it after the batch, and
+        # ends the sweep without on_multirun_end; ermlab.cli then ends the parent run FAILED.
 
     def on_multirun_end(self, config, **kwargs: Any) -> None:
         from pathlib import Path
@@ -84,8 +95,8 @@ class SweepTracker(Callback):
             self.failed = True
         print(table if table is not None else sweep_table(self.rows))
         if written:
-            parent = f" (MLflow parent run {self.parent.run_id})" if self.parent else ""
-            print(f"sweep report: {folder / 'report.html'}{parent}")
+            parent = f"{PARENT_NOTE}{self.parent.run_id})" if self.parent else ""
+            print(f"{REPORT_LINE}{folder / 'report.html'}{parent}")
         self._finish("FAILED" if self.failed else "FINISHED")
         if self.failed:
             sys.exit(EXIT_USER_ERROR)
@@ -123,6 +134,18 @@ class SweepTracker(Callback):
 
 # Sweeps whose parent run is open: Ctrl-C must not leave them RUNNING (see main).
 _OPEN_SWEEPS: list[SweepTracker] = []
+# What stopped a sweep's start (on_multirun_start), for the sweeper to raise: Hydra turns a
+# callback's error into a warning and goes on.
+_FAILED_STARTS: list[Exception] = []
+
+
+def raise_failed_start() -> None:
+    """Raise what stopped the sweep's start (a bad launcher config, an unreachable store), if
+    anything did; called by ermlab's sweeper before its first job."""
+    if _FAILED_STARTS:
+        err = _FAILED_STARTS.pop(0)
+        _FAILED_STARTS.clear()
+        raise err
 
 
 def sweep_table(rows: list[tuple[str, dict[str, float]]]) -> str:
