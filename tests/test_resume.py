@@ -65,7 +65,7 @@ def reused_runs(client, parent) -> list[str]:
     if REUSED_RUNS not in names:
         return []
     path = client.download_artifacts(parent.info.run_id, REUSED_RUNS)
-    return json.loads(Path(path).read_text())
+    return [entry["run_id"] for entry in json.loads(Path(path).read_text())]
 
 
 @pytest.mark.slow

@@ -47,6 +47,33 @@ def _job(client, experiment, overrides, parent=None, status="FINISHED", mse=1.0)
     return run
 
 
+def test_a_reused_run_takes_its_swept_values_from_the_job_that_reused_it(store: Path):
+    """A run made by a single run (``make run``: no overrides) or by a sweep of other keys
+    holds no override for a choice of config group (``model=ols``; its params say only
+    ``model._target_``): its row gets the values of the job that reused it."""
+    client, experiment = _client(store, "reused-single")
+    single = _job(client, experiment, [])  # dvc repro's run: no overrides at all
+    other = _job(client, experiment, ["seed=4"])  # a sweep of seeds, default model
+    command = ["model=ols,ridge", "seed=4,5"]
+    parent = client.create_run(experiment).info.run_id
+    for key, value in sweep_params(command).items():
+        client.log_param(parent, key, value)
+    _job(client, experiment, ["model=ridge", "seed=4"], parent, mse=2.0)
+    listing = [
+        {"run_id": single, "overrides": ["model=ols", "seed=5"]},
+        {"run_id": other, "overrides": ["model=ols", "seed=4"]},
+    ]
+    client.log_text(parent, json.dumps(listing), REUSED_RUNS)
+
+    sweep = load_sweep(client, parent)
+    got = [(r.values, r.run_id) for r in sweep.records]
+    assert got == [
+        ({"model": "ols", "seed": "4"}, other),
+        ({"model": "ols", "seed": "5"}, single),
+        ({"model": "ridge", "seed": "4"}, sweep.records[2].run_id),
+    ]
+
+
 def test_a_sweep_is_its_children_its_reused_runs_and_its_failed_jobs(store: Path):
     client, experiment = _client(store, "sweep")
     old_parent = client.create_run(experiment).info.run_id

@@ -1,11 +1,12 @@
 """The sweep report's input, read back from the MLflow store (the source of truth).
 
 A sweep's jobs are the children of its parent run (tag ``mlflow.parentRunId``), plus the runs
-a resumed sweep reused (the run ids in the parent's artifact :data:`REUSED_RUNS`), plus the jobs
-that failed before their run opened (the parent's artifact :data:`FAILED_JOBS`, written at the
-end of the sweep). The swept keys are the parent's param :data:`SWEEP_KEYS_PARAM`; each job's
-values come from its tag :data:`OVERRIDES_TAG` (the job's command-line overrides), else from
-its params. Any other set of runs (an experiment and an MLflow filter string: ``dvc exp run
+a resumed sweep reused (the parent's artifact :data:`REUSED_RUNS`: each run id with the
+overrides of the job that reused it), plus the jobs that failed before their run opened (the
+parent's artifact :data:`FAILED_JOBS`, written at the end of the sweep). The swept keys are the
+parent's param :data:`SWEEP_KEYS_PARAM`; each job's values come from its overrides (a reused
+run: the reusing job's; else its tag :data:`OVERRIDES_TAG`, the overrides it ran with), else
+from its params. Any other set of runs (an experiment and an MLflow filter string: ``dvc exp run
 --queue`` experiments, say) is swept over the keys whose values differ between the runs.
 
 mlflow is imported lazily: the job itself imports only the names below.
@@ -24,7 +25,9 @@ OVERRIDES_TAG = "ermlab.overrides"  # JSON list of the job's key=value overrides
 PARENT_TAG = "mlflow.parentRunId"
 SWEEP_KEYS_PARAM = "sweep.keys"  # JSON list of the swept keys, in command-line order
 SWEEP_VALUES_PREFIX = "sweep.values."  # + key: the swept values, comma-separated
-REUSED_RUNS = "reused_runs.json"  # JSON list of run ids (written by a resumed sweep)
+# Written by a resumed sweep: a JSON list of {"run_id": ..., "overrides": [...]} (an older
+# sweep's: of run ids alone).
+REUSED_RUNS = "reused_runs.json"
 FAILED_JOBS = "failed_jobs.json"  # JSON list of {"overrides": [...], "reason": str}
 
 
@@ -108,19 +111,30 @@ def _json_artifact(client, run, path: str) -> Any:
     return json.loads(data) if data is not None else None
 
 
-def sweep_runs(client, parent_run_id: str) -> list:
+def reused_runs(listing: list) -> dict[str, list[str] | None]:
+    """A :data:`REUSED_RUNS` listing -> run id: the overrides of the job that reused it (None
+    in an older sweep's listing, of run ids alone)."""
+    return {
+        e if isinstance(e, str) else e["run_id"]: None if isinstance(e, str) else e["overrides"]
+        for e in listing
+    }
+
+
+def sweep_runs(client, parent_run_id: str) -> tuple[list, dict[str, list[str]]]:
     """The runs of a sweep: the children of ``parent_run_id`` plus the runs listed in its
-    :data:`REUSED_RUNS` artifact (a resumed sweep reuses runs of an older parent)."""
+    :data:`REUSED_RUNS` artifact (a resumed sweep reuses runs of an older parent, or of a
+    single run); and, by run id, the overrides of the job that reused each (where listed)."""
     parent = get_run(client, parent_run_id)
     children = search_all_runs(
         client, [parent.info.experiment_id], f"tags.`{PARENT_TAG}` = '{parent_run_id}'"
     )
     seen = {r.info.run_id for r in children}
-    for run_id in _json_artifact(client, parent, REUSED_RUNS) or []:
+    reused = reused_runs(_json_artifact(client, parent, REUSED_RUNS) or [])
+    for run_id in reused:
         if run_id not in seen:
             children.append(get_run(client, run_id))
             seen.add(run_id)
-    return children
+    return children, {k: v for k, v in reused.items() if v is not None}
 
 
 def get_run(client, run_id: str):
@@ -147,16 +161,27 @@ def _predictions_loader(client, run):
     return load
 
 
-def _values(run, swept: list[str]) -> dict[str, str]:
-    overrides = parse_overrides(json.loads(run.data.tags.get(OVERRIDES_TAG, "[]")))
+def _values(run, swept: list[str], job_overrides: list[str] | None = None) -> dict[str, str]:
+    recorded = job_overrides
+    if recorded is None:
+        recorded = json.loads(run.data.tags.get(OVERRIDES_TAG, "[]"))
+    overrides = parse_overrides(recorded)
     params = run.data.params
     return {k: overrides.get(k, params.get(k, "")) for k in swept}
 
 
-def job_records(client, runs: list, swept: list[str], failed_jobs: list[dict] = ()) -> list:
+def job_records(
+    client,
+    runs: list,
+    swept: list[str],
+    failed_jobs: list[dict] = (),
+    job_overrides: dict[str, list[str]] | None = None,
+) -> list:
     """One :class:`~ermlab.sweeps.report.JobRecord` per run (FINISHED: ``ok``; otherwise
     ``failed`` with the reason the sweep recorded, else the run's status), plus one per failed
-    job that has no run; sorted by the swept values, then run id."""
+    job that has no run; sorted by the swept values, then run id. A run in ``job_overrides``
+    (run id: overrides; a resumed sweep's reused runs) takes its swept values from those, not
+    from the overrides it ran with (a single run's, or another sweep's, may name none)."""
     from ermlab.sweeps.report import FAILED, OK, JobRecord, sort_key
 
     reasons: dict[tuple, list[str]] = {}
@@ -165,7 +190,7 @@ def job_records(client, runs: list, swept: list[str], failed_jobs: list[dict] = 
         reasons.setdefault(tuple(values.get(k, "") for k in swept), []).append(job["reason"])
     records = []
     for run in runs:
-        values = _values(run, swept)
+        values = _values(run, swept, (job_overrides or {}).get(run.info.run_id))
         key = tuple(values[k] for k in swept)
         if run.info.status == "FINISHED":
             records.append(
@@ -196,10 +221,11 @@ def load_sweep(client, parent_run_id: str) -> Sweep:
             "param): pass a parent run id, or --experiment with --filter"
         )
     swept = json.loads(parent.data.params[SWEEP_KEYS_PARAM])
-    runs = sweep_runs(client, parent_run_id)
+    runs, reused = sweep_runs(client, parent_run_id)
     failed = _json_artifact(client, parent, FAILED_JOBS) or []
     name = parent.data.tags.get("mlflow.runName", "sweep")
-    return Sweep(job_records(client, runs, swept, failed), swept, f"{name} (run {parent_run_id})")
+    records = job_records(client, runs, swept, failed, reused)
+    return Sweep(records, swept, f"{name} (run {parent_run_id})")
 
 
 def varying_keys(runs: list) -> list[str]:

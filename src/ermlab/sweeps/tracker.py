@@ -29,7 +29,7 @@ class SweepTracker(Callback):
         self.rows: list[tuple[str, dict[str, float]]] = []
         self.parent = None
         self.failed = False
-        self.reused_runs: list[str] = []
+        self.reused_runs: list[dict] = []  # {"run_id", "overrides"}: store.REUSED_RUNS
         self.returns: list[tuple[list[str], dict]] = []  # per job: overrides, return value
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
@@ -65,7 +65,7 @@ class SweepTracker(Callback):
         metrics = dict(job_return.return_value or {}) if completed else {}
         self.failed = self.failed or not completed or FAILED in metrics
         if REUSED in metrics:
-            self._reused(metrics.pop(REUSED))
+            self._reused(metrics.pop(REUSED), list(job_return.overrides or []))
         self.rows.append((label, {} if FAILED in metrics else metrics))
         self.returns.append((list(job_return.overrides or []), metrics))
         # A job that raised (a bug, not a user error): Hydra raises it after the batch, and
@@ -101,15 +101,17 @@ class SweepTracker(Callback):
         if self.failed:
             sys.exit(EXIT_USER_ERROR)
 
-    def _reused(self, run_id: str) -> None:
-        """A job skipped by a resumed sweep: its older run belongs to this sweep too, listed in
-        the parent's artifact ``reused_runs.json`` (rewritten as the list grows, so a sweep
-        stopped half-way still says which runs it reused)."""
+    def _reused(self, run_id: str, overrides: list[str]) -> None:
+        """A job skipped by a resumed sweep: its older run belongs to this sweep too, listed
+        with the job's ``overrides`` in the parent's artifact ``reused_runs.json`` (rewritten as
+        the list grows, so a sweep stopped half-way still says which runs it reused). The
+        report takes the job's swept values from these: the run itself may have been made by
+        a single run or another sweep, whose overrides name other keys or none."""
         import json
 
         from ermlab.sweeps.store import REUSED_RUNS
 
-        self.reused_runs.append(run_id)
+        self.reused_runs.append({"run_id": run_id, "overrides": overrides})
         if self.parent is not None:
             self.parent.log_text(json.dumps(self.reused_runs), REUSED_RUNS)
 
