@@ -45,6 +45,9 @@ def sync(source_uri: str, target_uri: str, experiments: Iterable[str] | None = N
     ``source_uri`` to the one at ``target_uri``; returns what was done."""
     from mlflow.tracking import MlflowClient
 
+    from ermlab.tracking import quiet_mlflow
+
+    quiet_mlflow()
     source, target = MlflowClient(source_uri), MlflowClient(target_uri)
     wanted = set(experiments) if experiments is not None else None
     report = SyncReport()

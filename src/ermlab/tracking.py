@@ -498,11 +498,21 @@ def search_all_runs(
             return runs
 
 
+def quiet_mlflow() -> None:
+    """Turn off MLflow's own console output, unless the user set it: a progress bar for each
+    artifact download (a resumed sweep's report reads one a reused run) and a "View run at"
+    line for each run ended on a server. A sweep of 100 jobs printed hundreds of lines, piped
+    or not; ermlab names its runs in its own lines."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+
+
 def client_for(tracking) -> tuple[Any, str]:
     """An MlflowClient for the ``tracking`` config and the id of its experiment (created if new)."""
     from mlflow.tracking import MlflowClient
 
     check_reachable(tracking)
+    quiet_mlflow()
     uri = resolve_uri(tracking.uri)
     if uri.startswith(("http://", "https://")):
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(SERVER_REQUEST_RETRIES))

@@ -682,7 +682,8 @@ class _TorchEstimator(BaseEstimator):
         def diverged(epoch: int, what: str, value: float) -> TrainingDivergedError:
             return TrainingDivergedError(
                 f"{type(self).__name__} diverged at epoch {epoch}: {what} = {value}; "
-                f"lower lr (now {cfg.lr:g}) or use standardize=True"
+                f"lower lr (now {cfg.lr:g})"
+                + ("" if cfg.standardize else " or use standardize=True")
             )
 
         def closure() -> Any:
