@@ -407,9 +407,17 @@ class RayLauncher(SweepLauncher):
         self.num_cpus = num_cpus
 
     def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any, Any]]:
+        import logging
+
         import ray
 
-        ray.init(address=self.address, ignore_reinit_error=True, log_to_driver=False)
+        # Ray's own start-up lines (its cluster, its token) would come before the table.
+        ray.init(
+            address=self.address,
+            ignore_reinit_error=True,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+        )
         remote = ray.remote(num_cpus=self.num_cpus)(_indexed)
         shared = ray.put(self.worker_arguments())
         pending = [remote.remote(i, job, shared) for i, job in enumerate(jobs)]
