@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,82 @@ def test_bad_nested_numeric_lists_give_one_line(option: str, override: str, expe
     message = str(info.value)
     assert expected in message
     assert "\n" not in message
+
+
+# ------------------------------------------------ validation section by section = the whole
+def _options(group: str) -> list[str]:
+    return sorted(f"{group}={p.stem}" for p in (REPO / "conf" / group).glob("*.yaml"))
+
+
+CONFIG_OVERRIDES = [
+    [],
+    *([o] for o in _options("data")),
+    *([o] for o in _options("split")),
+    *([o] for o in _options("model")),
+    *([o] for o in _options("experiment")),
+    ["seed=7", "name=other", "plots=true", "log_model=false"],
+    ["tracking.enabled=false", "tracking.experiment=elsewhere"],
+    ["data=iris", "split=stratified", "model=logistic"],
+]
+
+
+def _whole_or_error(plain: dict, sections):
+    from ermlab.config import _validated_whole
+
+    try:
+        return _validated_whole(plain, sections)
+    except ConfigError as err:
+        return err
+
+
+@pytest.mark.parametrize("overrides", CONFIG_OVERRIDES, ids=" ".join)
+@pytest.mark.parametrize("sections", [None, ("seed", "data"), ("seed", "data", "split", "model")])
+def test_validation_section_by_section_gives_the_whole_merge_config(overrides, sections):
+    """validate's fast path (each section through its own schema, remembered) builds the very
+    config that merging the whole config onto the Config schema builds: the same dataclasses,
+    the same values and types (their repr), or it declines where the whole merge refuses."""
+    from omegaconf import OmegaConf
+
+    from ermlab.config import _validated_by_section
+
+    plain = OmegaConf.to_container(compose(overrides), resolve=True)
+    whole = _whole_or_error(plain, sections)
+    fast = _validated_by_section(plain, sections)
+    if isinstance(whole, ConfigError):
+        assert fast is None
+    else:
+        assert repr(fast) == repr(whole)
+        assert fast == whole
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("seed", "abc"),
+        ("seed", -1),
+        ("seed", 2.5),
+        ("seed", None),
+        ("name", None),
+        ("plots", "sometimes"),
+        ("tracking", {"experiment": ""}),
+        ("tracking", {"bogus": 1}),
+        ("tracking", {"enabled": "perhaps"}),
+        ("model", {"_target_": "ermlab.models.ols.OLS", "fit_intercept": "???"}),
+        ("model", ["not", "a", "node"]),
+        ("study", {"no_name": 1}),
+        ("data", {"kind": "linear", "n_train": "many"}),
+        ("unknown_key", 1),
+    ],
+)
+def test_validation_section_by_section_refuses_what_the_whole_merge_refuses(key, value):
+    from omegaconf import OmegaConf
+
+    from ermlab.config import _validated_by_section
+
+    plain = OmegaConf.to_container(compose([]), resolve=True)
+    plain[key] = {**(plain.get(key) or {}), **value} if isinstance(value, dict) else value
+    whole = _whole_or_error(plain, None)
+    assert isinstance(whole, ConfigError)
+    assert _validated_by_section(plain, None) is None
+    with pytest.raises(ConfigError, match="^" + re.escape(str(whole)) + "$"):
+        validate(plain)
