@@ -265,3 +265,64 @@ def test_a_worker_killed_outright_ends_the_sweep_in_one_line_with_no_run_left_ru
     assert "Traceback" not in out + err
     statuses = [r["status"] for r in runs(tmp_path / "mlflow.db")]
     assert statuses[0] == "FAILED" and sorted(statuses[1:]) == ["KILLED", "KILLED"]
+
+
+# A student's own estimator with a bug: fitting with buggy=True raises a KeyError, which is
+# not a user error (ermlab.errors.USER_ERRORS) but a bug in code the job runs.
+BUGGY_MODEL = """\
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+
+
+class MeanModel(RegressorMixin, BaseEstimator):
+    def __init__(self, buggy=False):
+        self.buggy = buggy
+
+    def fit(self, X, y):
+        if self.buggy:
+            return {}["coefficient"]
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean_)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]])
+def test_a_job_that_raises_a_bug_fails_alone_with_its_traceback_and_the_sweep_ends(
+    tmp_path: Path, launcher: list[str]
+):
+    """A bug in one job (serial, or in a worker process) fails that job only: its error line
+    names the job, followed by where it was raised, in the student's file; the other jobs
+    run, the table marks it failed, the report is written, the parent run ends FAILED and
+    the exit status is 2. Hydra's own sweeper would end the sweep with the traceback, and
+    no table, no report."""
+    (tmp_path / "student_model.py").write_text(BUGGY_MODEL)
+    args = [
+        "ermlab",
+        "-m",
+        "model._target_=student_model.MeanModel",
+        "+model.buggy=false,true",
+        "seed=0,1",
+        f"tracking.uri=sqlite:///{tmp_path}/mlflow.db",
+        f"hydra.sweep.dir={tmp_path}/multirun",
+        *launcher,
+    ]
+    proc = run_cmd(args, tmp_path, check=False, PYTHONPATH=str(tmp_path))
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("ermlab: error:")]
+    assert len(errors) == 2, proc.stderr
+    assert all(e.startswith("ermlab: error: KeyError: 'coefficient' (job ") for e in errors)
+    assert sorted(e.split(" seed=")[1][0] for e in errors if "buggy=True" in e) == ["0", "1"]
+    assert proc.stderr.count("Traceback (most recent call last):") == 2
+    assert proc.stderr.count('student_model.py", line 11, in fit') == 2
+    assert "Error executing job" not in proc.stderr  # Hydra's end of a sweep
+    assert proc.stdout.splitlines()[-1].startswith("sweep report: ")
+    report = (tmp_path / "multirun" / "report.md").read_text()
+    assert "4 jobs, 2 failed." in report
+    assert report.count("| KeyError: 'coefficient' |") == 2
+    # The parent and the two jobs that raised FAILED, the other two FINISHED: none RUNNING.
+    statuses = sorted(r["status"] for r in runs(tmp_path / "mlflow.db"))
+    assert statuses == ["FAILED"] * 3 + ["FINISHED"] * 2

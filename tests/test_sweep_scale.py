@@ -4,6 +4,7 @@ override form pre-validated, a folder of its own for every sweep, one progress l
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -154,3 +155,41 @@ def test_two_sweeps_started_together_never_share_a_folder(tmp_path: Path):
         (n_train,) = {job.data.n_train for job in jobs}  # one sweep's jobs, not a mix
         sizes.add(n_train)
     assert sizes == {10, 20}
+
+
+def _screen(text: str) -> list[str]:
+    """The lines a terminal shows for ``text``: ``\\r`` back to the line's start, ``ESC[K``
+    clears to its end, ``\\n`` starts the next line; other characters overwrite."""
+    lines, line, column = [], [], 0
+    for part in re.split(r"(\r|\n|\x1b\[K)", text):
+        if part == "\r":
+            column = 0
+        elif part == "\n":
+            lines.append("".join(line))
+            line, column = [], 0
+        elif part == "\x1b[K":
+            del line[column:]
+        else:
+            line[column : column + len(part)] = part
+            column += len(part)
+    return [*lines, "".join(line)] if line else lines
+
+
+def test_a_line_printed_as_a_job_ends_stands_on_its_own_above_the_progress_line():
+    """What the sweep prints as a job ends (a failed job's error) comes between clear() and
+    job_done(): on a terminal it is a line of its own, and the progress line follows it."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    progress = Progress(3, terminal)
+    progress.job_done()
+    progress.clear()
+    terminal.write("ermlab: error: KeyError: 'x' (job seed=1)\n")
+    progress.job_done(failed=True)
+    progress.close()
+    shown = _screen(terminal.getvalue())
+    assert shown[0] == "ermlab: error: KeyError: 'x' (job seed=1)"
+    assert shown[1].startswith("sweep: 2/3 jobs done, 1 failed") and len(shown) == 2

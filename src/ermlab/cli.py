@@ -123,11 +123,15 @@ def task(cfg) -> dict[str, Any]:
     except USER_ERRORS as err:
         if os.environ.get("ERMLAB_DEBUG"):
             raise
+        if not single:
+            # The other jobs go on. The sweep prints this job's line as it ends, in the
+            # launching process (a worker's or another machine's output may not be seen
+            # there); the table marks it and the exit status is 2.
+            return {FAILED: user_message(err)}
         report("ermlab", err)
-        if single and not isinstance(err, StudyCheckFailed):  # its report.md says what failed
+        if not isinstance(err, StudyCheckFailed):  # its report.md says what failed
             run_folder.discard(out_dir, keep, Path.cwd())
             sys.exit(EXIT_USER_ERROR)
-        # In a sweep the other jobs go on; the table marks this one and the exit status is 2.
         return {FAILED: user_message(err)}
 
 

@@ -72,6 +72,7 @@ def run_job(task_function: Callable[[DictConfig], Any], config: DictConfig):
                 ret.return_value = task_function(task_config)
                 ret.status = JobStatus.COMPLETED
             except Exception as err:
+                keep_traceback(err)
                 ret.return_value = err
                 ret.status = JobStatus.FAILED
         ret.task_name = JobRuntime.instance().get("name")
@@ -81,6 +82,29 @@ def run_job(task_function: Callable[[DictConfig], Any], config: DictConfig):
         hydra_config.cfg = previous
         if chdir:
             os.chdir(old_cwd)
+
+
+TRACEBACK_NOTE = "ermlab: the job's traceback, where it ran:\n"  # starts keep_traceback's note
+
+
+def keep_traceback(err: BaseException) -> None:
+    """Add to ``err`` a note holding its whole traceback, as Python prints it: an exception
+    sent back from a worker process or another machine is pickled without its traceback,
+    notes included, and the launching process reports it (:func:`job_traceback`)."""
+    import traceback
+
+    err.add_note(TRACEBACK_NOTE + "".join(traceback.format_exception(err)).rstrip())
+
+
+def job_traceback(err: BaseException) -> str:
+    """The traceback of a job's error, as Python prints it: kept by :func:`keep_traceback`
+    where the job ran, or, for an error raised in this process, its own."""
+    import traceback
+
+    for note in getattr(err, "__notes__", None) or []:
+        if note.startswith(TRACEBACK_NOTE):
+            return note[len(TRACEBACK_NOTE) :]
+    return "".join(traceback.format_exception(err)).rstrip()
 
 
 def hydra_view(config: DictConfig) -> DictConfig:

@@ -106,10 +106,11 @@ class SweepLauncher(Launcher):
         progress = Progress(len(job_overrides))
         try:
             for position, job_return, config in self.execute(handed_out(), len(job_overrides)):
-                returns[position] = job_return
                 config = configs.pop(position, config)
+                progress.clear()  # what the callbacks print (a failed job's error) has its lines
                 callbacks.on_job_end(config=config, job_return=job_return)
                 progress.job_done(failed=job_failed(job_return))
+                returns[position] = as_failure_record(job_return)
         finally:  # after Ctrl-C too: the line ends, and what follows starts on its own
             progress.close()
         return returns
@@ -182,6 +183,28 @@ def execute_job(
     if resume and (reused := reuse_finished_run(job.config)) is not None:
         return reused
     return run_job(task_function, job.config)
+
+
+def as_failure_record(job_return):
+    """A job that raised, as the sweeper is given it: COMPLETED with ermlab's failure record
+    (``{"failed": its one line}``), as a user error caught by the job returns. Hydra's sweeper
+    raises the first failed job's error after its batch, skipping the other batches and the
+    sweep's end (its table, its report); ermlab's sweep goes on, as for a user error, and
+    exits with status 2. The callbacks were given the job's own ``JobReturn``, status FAILED,
+    its error raised by ``return_value``; every other job's is returned unchanged."""
+    import copy
+
+    from hydra.core.utils import JobStatus
+
+    from ermlab.errors import user_message
+    from ermlab.sweeps.tracker import FAILED
+
+    if job_return.status != JobStatus.FAILED:
+        return job_return
+    record = copy.copy(job_return)
+    record.status = JobStatus.COMPLETED
+    record.return_value = {FAILED: user_message(job_return._return_value)}
+    return record
 
 
 def job_failed(job_return) -> bool:

@@ -25,6 +25,13 @@ class Progress:
         self.failed += failed
         self._show()
 
+    def clear(self) -> None:
+        """Clear the line until the next job is done, so that lines printed meanwhile (a
+        failed job's error) start on their own and are not overwritten."""
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
     def close(self) -> None:
         """End the line, so what follows starts on its own."""
         if self.shown:

@@ -61,15 +61,17 @@ class SweepTracker(Callback):
         from ermlab.sweeps.resume import REUSED
 
         label = " ".join(job_return.overrides or [])
-        completed = job_return.status == JobStatus.COMPLETED
-        metrics = dict(job_return.return_value or {}) if completed else {}
-        self.failed = self.failed or not completed or FAILED in metrics
+        if job_return.status == JobStatus.COMPLETED:
+            metrics = dict(job_return.return_value or {})
+            if FAILED in metrics:  # a user error, caught by the job: its one line
+                print(f"ermlab: error: {metrics[FAILED]} (job {label})", file=sys.stderr)
+        else:  # the job raised: a user error in one line, anything else with its traceback
+            metrics = {FAILED: _raised(job_return._return_value, label)}
+        self.failed = self.failed or FAILED in metrics
         if REUSED in metrics:
             self._reused(metrics.pop(REUSED), list(job_return.overrides or []))
         self.rows.append((label, {} if FAILED in metrics else metrics))
         self.returns.append((list(job_return.overrides or []), metrics))
-        # A job that raised (a bug, not a user error): Hydra raises it after the batch, and
-        # ends the sweep without on_multirun_end; ermlab.cli then ends the parent run FAILED.
 
     def on_multirun_end(self, config, **kwargs: Any) -> None:
         from pathlib import Path
@@ -139,6 +141,20 @@ _OPEN_SWEEPS: list[SweepTracker] = []
 # What stopped a sweep's start (on_multirun_start), for the sweeper to raise: Hydra turns a
 # callback's error into a warning and goes on.
 _FAILED_STARTS: list[Exception] = []
+
+
+def _raised(err: BaseException, label: str) -> str:
+    """Report the error a job raised (``label``: its overrides) on stderr, and return its
+    one line for the table and the report: a user error (:data:`ermlab.errors.USER_ERRORS`)
+    in that line, anything else, a bug, followed by where it was raised."""
+    from ermlab.errors import USER_ERRORS
+    from ermlab.sweeps.job import job_traceback
+
+    line = user_message(err)
+    print(f"ermlab: error: {line} (job {label})", file=sys.stderr)
+    if not isinstance(err, USER_ERRORS):
+        print(job_traceback(err), file=sys.stderr)
+    return line
 
 
 def raise_failed_start() -> None:
