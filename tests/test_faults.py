@@ -290,15 +290,19 @@ class MeanModel(RegressorMixin, BaseEstimator):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]])
+@pytest.mark.parametrize(
+    "launcher",
+    [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], ["hydra/launcher=submitit_local"]],
+    ids=["serial", "joblib", "submitit"],
+)
 def test_a_job_that_raises_a_bug_fails_alone_with_its_traceback_and_the_sweep_ends(
     tmp_path: Path, launcher: list[str]
 ):
-    """A bug in one job (serial, or in a worker process) fails that job only: its error line
-    names the job, followed by where it was raised, in the student's file; the other jobs
-    run, the table marks it failed, the report is written, the parent run ends FAILED and
-    the exit status is 2. Hydra's own sweeper would end the sweep with the traceback, and
-    no table, no report."""
+    """A bug in one job (serial, in a worker process, in a submitit job's own process) fails
+    that job only: its error line names the job, followed by its traceback from where it ran,
+    into the student's file; the other jobs run, the report lists it, the parent run ends
+    FAILED and the exit status is 2. Hydra's own sweeper would end the sweep with the
+    traceback, and no table, no report."""
     (tmp_path / "student_model.py").write_text(BUGGY_MODEL)
     args = [
         "ermlab",
