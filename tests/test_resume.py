@@ -182,3 +182,39 @@ def test_a_reused_job_returns_its_runs_metrics_and_the_config_a_job_that_ran_ret
     ran = JobReturn(status=JobStatus.COMPLETED, _return_value={"risk/test/mse": 0.25})
     failed = JobReturn(status=JobStatus.FAILED, _return_value=ValueError("a failing job"))
     assert not job_reused(ran) and not job_reused(failed)
+
+
+def test_the_reused_runs_listing_is_rewritten_at_most_once_a_second_and_whole_at_the_end():
+    """A resumed sweep of 200 jobs reused in well under a second writes the parent's
+    listing twice (its first job, and the end, here a Ctrl-C), not 200 times, growing (which
+    made resuming quadratic in the jobs); the last one lists every reused run in order."""
+    from hydra.core.utils import JobReturn, JobStatus
+
+    from ermlab.sweeps import tracker as tracker_module
+    from ermlab.sweeps.resume import REUSED
+    from ermlab.sweeps.store import REUSED_RUNS
+
+    class Parent:
+        run_id = "parent"
+        listings: list[list[dict]] = []
+
+        def log_text(self, text: str, name: str) -> None:
+            assert name == REUSED_RUNS
+            self.listings.append(json.loads(text))
+
+        def finish(self, status: str) -> None:
+            self.status = status
+
+    sweep = tracker_module.SweepTracker()
+    sweep.parent = parent = Parent()
+    for job in range(200):
+        value = {"risk/test/mse": 1.0, REUSED: f"run-{job}"}
+        sweep.on_job_end(
+            None, JobReturn([f"seed={job}"], status=JobStatus.COMPLETED, _return_value=value)
+        )
+    assert len(parent.listings) == 1
+    sweep._finish("KILLED")
+    assert parent.status == "KILLED" and len(parent.listings) == 2
+    assert parent.listings[-1] == [
+        {"run_id": f"run-{j}", "overrides": [f"seed={j}"]} for j in range(200)
+    ]

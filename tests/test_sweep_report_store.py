@@ -121,3 +121,36 @@ def test_runs_by_experiment_and_filter_are_swept_over_what_differs(store: Path):
         load_runs(client, "nope")
     with pytest.raises(StoreError, match="not a sweep's parent run"):
         load_sweep(client, sweep.records[0].run_id)
+
+
+def test_reused_runs_are_read_in_batches_of_ids_and_one_of_another_experiment_by_its_id(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Seven reused runs, three ids a search: every one is read (six in three searches of
+    the parent's experiment, the seventh, made in another experiment, by its id), each with
+    its own metrics, in the listing's order after the sweep's own children."""
+    from ermlab.sweeps import store as store_module
+
+    monkeypatch.setattr(store_module, "RUN_IDS_PER_SEARCH", 3)
+    client, experiment = _client(store, "batches")
+    _, elsewhere = _client(store, "batches-elsewhere")
+    old = [_job(client, experiment, [f"seed={s}"], mse=float(s)) for s in range(6)]
+    foreign = _job(client, elsewhere, ["seed=6"], mse=6.0)
+    parent = client.create_run(experiment).info.run_id
+    for key, value in sweep_params(["seed=range(8)"]).items():
+        client.log_param(parent, key, value)
+    own = _job(client, experiment, ["seed=7"], parent, mse=7.0)
+    listing = [{"run_id": r, "overrides": [f"seed={s}"]} for s, r in enumerate([*old, foreign])]
+    client.log_text(parent, json.dumps(listing[::-1]), REUSED_RUNS)  # the listing's own order
+
+    searches = []
+    original = store_module.search_all_runs
+    monkeypatch.setattr(
+        store_module,
+        "search_all_runs",
+        lambda *a, **k: searches.append(a[2]) or original(*a, **k),
+    )
+    runs, _ = store_module.sweep_runs(client, parent)
+    assert [r.info.run_id for r in runs] == [own, foreign, *old[::-1]]
+    assert [r.data.metrics["risk/test/mse"] for r in runs] == [7.0, 6.0, 5.0, 4.0, 3.0, 2, 1, 0]
+    assert len(searches) == 1 + 3  # the children, then 7 ids by 3

@@ -130,11 +130,25 @@ def sweep_runs(client, parent_run_id: str) -> tuple[list, dict[str, list[str]]]:
     )
     seen = {r.info.run_id for r in children}
     reused = reused_runs(_json_artifact(client, parent, REUSED_RUNS) or [])
-    for run_id in reused:
-        if run_id not in seen:
-            children.append(get_run(client, run_id))
-            seen.add(run_id)
+    wanted = [run_id for run_id in reused if run_id not in seen]
+    found = _runs_by_id(client, parent.info.experiment_id, wanted)
+    # In the listing's order; a run not in the parent's experiment is asked for by its id.
+    children += [found[run_id] if run_id in found else get_run(client, run_id) for run_id in wanted]
     return children, {k: v for k, v in reused.items() if v is not None}
+
+
+RUN_IDS_PER_SEARCH = 100  # run ids in one search's filter (a resumed sweep may reuse thousands)
+
+
+def _runs_by_id(client, experiment_id: str, run_ids: list[str]) -> dict:
+    """The runs of ``experiment_id`` among ``run_ids``, by id: one search per
+    :data:`RUN_IDS_PER_SEARCH` ids (MLflow's ``attributes.run_id IN``), not a request each."""
+    found = {}
+    for start in range(0, len(run_ids), RUN_IDS_PER_SEARCH):
+        quoted = ", ".join(f"'{run_id}'" for run_id in run_ids[start : start + RUN_IDS_PER_SEARCH])
+        runs = search_all_runs(client, [experiment_id], f"attributes.run_id IN ({quoted})")
+        found.update((run.info.run_id, run) for run in runs)
+    return found
 
 
 def get_run(client, run_id: str):

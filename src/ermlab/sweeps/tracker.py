@@ -8,6 +8,7 @@ the process that launches the jobs; each job finds its parent's run id in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Any
@@ -30,6 +31,8 @@ class SweepTracker(Callback):
         self.parent = None
         self.failed = False
         self.reused_runs: list[dict] = []  # {"run_id", "overrides"}: store.REUSED_RUNS
+        self.reused_listed = 0  # how many of them the parent's listing holds
+        self.reused_listed_at = 0.0  # time.monotonic() of its last writing
         self.returns: list[tuple[list[str], dict]] = []  # per job: overrides, return value
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
@@ -81,6 +84,7 @@ class SweepTracker(Callback):
         folder = Path(str(config.hydra.sweep.dir))
         table, written = None, False
         try:
+            self._list_reused()  # the report reads the listing
             overrides = list(config.hydra.overrides.task)
             table, _ = finish_sweep(self.parent, overrides, self.returns, folder)
             written = True
@@ -105,19 +109,33 @@ class SweepTracker(Callback):
 
     def _reused(self, run_id: str, overrides: list[str]) -> None:
         """A job skipped by a resumed sweep: its older run belongs to this sweep too, listed
-        with the job's ``overrides`` in the parent's artifact ``reused_runs.json`` (rewritten as
-        the list grows, so a sweep stopped half-way still says which runs it reused). The
-        report takes the job's swept values from these: the run itself may have been made by
-        a single run or another sweep, whose overrides name other keys or none."""
+        with the job's ``overrides`` in the parent's artifact ``reused_runs.json``. The report
+        takes the job's swept values from these: the run itself may have been made by a
+        single run or another sweep, whose overrides name other keys or none."""
+        import time
+
+        self.reused_runs.append({"run_id": run_id, "overrides": overrides})
+        if time.monotonic() - self.reused_listed_at >= REUSED_LISTING_EVERY_S:
+            self._list_reused()
+
+    def _list_reused(self) -> None:
+        """(Re)write the parent's listing of the reused runs, if it lacks some: as the list
+        grows, at most every :data:`REUSED_LISTING_EVERY_S` (rewriting it at every job made a
+        resumed sweep quadratic in its jobs), and when the sweep ends, however it ends, so a
+        sweep stopped half-way still says which runs it reused."""
         import json
+        import time
 
         from ermlab.sweeps.store import REUSED_RUNS
 
-        self.reused_runs.append({"run_id": run_id, "overrides": overrides})
-        if self.parent is not None:
-            self.parent.log_text(json.dumps(self.reused_runs), REUSED_RUNS)
+        if self.parent is None or self.reused_listed == len(self.reused_runs):
+            return
+        self.parent.log_text(json.dumps(self.reused_runs), REUSED_RUNS)
+        self.reused_listed, self.reused_listed_at = len(self.reused_runs), time.monotonic()
 
     def _finish(self, status: str) -> None:
+        with contextlib.suppress(Exception):  # a server gone: the parent's end says so below
+            self._list_reused()
         parent, self.parent = self.parent, None
         os.environ.pop(PARENT_RUN_ENV, None)
         if self in _OPEN_SWEEPS:
@@ -135,6 +153,8 @@ class SweepTracker(Callback):
             )
             self.failed = True
 
+
+REUSED_LISTING_EVERY_S = 1.0  # see SweepTracker._list_reused
 
 # Sweeps whose parent run is open: Ctrl-C must not leave them RUNNING (see main).
 _OPEN_SWEEPS: list[SweepTracker] = []
