@@ -138,6 +138,28 @@ def test_sigkill_mid_sweep_is_reaped_by_the_next_run_which_gives_the_same_metric
     assert metrics[0] == metrics[1]
 
 
+def test_a_killed_process_not_yet_collected_by_its_parent_counts_as_gone():
+    """A process SIGKILLed whose parent (or a container's first process, often no init) has
+    not collected its exit status yet is a zombie: its runs are reaped, not left RUNNING."""
+    from ermlab.tracking import _process_alive
+
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        started = time.time()
+        assert _process_alive(child.pid, started)
+        assert not _process_alive(child.pid, started - 5.0)  # the number reused by another
+        child.kill()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{child.pid}/stat").read_text().split()[2] != "Z":
+            assert time.monotonic() < deadline, "the killed child never became a zombie"
+            time.sleep(0.01)
+        assert not _process_alive(child.pid, started)  # not collected (no wait) yet
+    finally:
+        child.kill()
+        child.wait()
+    assert not _process_alive(child.pid, started)
+
+
 @pytest.mark.slow
 def test_dvc_repro_stopped_mid_evaluate_then_rerun_records_and_reproduces(project: Path):
     # A population of 2e7 points keeps evaluate busy for a few seconds.

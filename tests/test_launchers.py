@@ -213,3 +213,35 @@ def test_a_stopped_submitit_sweep_cancels_its_jobs(tmp_path: Path):
     with sqlite3.connect(tmp_path / "mlflow.db") as db:
         statuses = dict(db.execute("select status, count(*) from runs group by status"))
     assert "RUNNING" not in statuses and statuses.get("KILLED", 0) >= 1
+
+
+@pytest.mark.slow
+def test_a_resumed_sweep_sends_no_reused_job_to_ray_or_submitit(tmp_path: Path):
+    """Started again, a sweep on Ray or submitit looks for each job's run before sending it
+    out: with every job reused, Ray is never asked for its cluster (the address given has
+    nothing listening, so joining it would fail), and submitit queues only the new job."""
+    from mlflow.tracking import MlflowClient
+
+    def seeds_run() -> list[str]:
+        client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+        experiment = client.get_experiment_by_name("s").experiment_id
+        runs = client.search_runs([experiment], max_results=1000)
+        kids = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+        assert all(r.info.status == "FINISHED" for r in runs)
+        return sorted(r.data.params["seed"] for r in kids)
+
+    sweep(tmp_path, SEEDS)
+    dead = f"127.0.0.1:{free_port()}"
+    args = ["ermlab", "-m", SEEDS, "hydra/launcher=ray", f"hydra.launcher.address={dead}"]
+    args += [f"tracking.uri=sqlite:///{tmp_path}/mlflow.db", "tracking.experiment=s"]
+    args += [f"hydra.sweep.dir={tmp_path}/multirun"]
+    env = {**os.environ, "ERMLAB_ROOT": str(REPO), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    # Joining the dead address would wait for minutes: the timeout says so in two.
+    again = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[-1].startswith("sweep report: ")
+    assert seeds_run() == ["0", "1", "2", "3"]  # no job ran again
+    sweep(tmp_path, "seed=0,1,2,3,4", "hydra/launcher=submitit_local")
+    queued = list((tmp_path / "multirun-3" / ".submitit").glob("*/*_result.pkl"))
+    assert len(queued) == 1  # seed=4 alone
+    assert seeds_run() == ["0", "1", "2", "3", "4"]

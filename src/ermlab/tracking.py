@@ -595,14 +595,21 @@ def reap_stale_runs(client) -> list[str]:
 
 def _process_alive(pid: int, run_started_s: float) -> bool:
     """Whether process ``pid`` exists and is the one that started a run at ``run_started_s``
-    (a process created after the run is another one that reuses the number)."""
+    (a process created after the run is another one that reuses the number). A zombie is
+    gone: killed, it waits only for its parent, or an init that may be slow to reap it (a
+    container's first process often is no init), to collect its exit status."""
     import psutil  # a dependency of DVC
 
+    if pid <= 0:
+        return False
     try:
-        created = psutil.Process(pid).create_time() if pid > 0 else None
+        process = psutil.Process(pid)
+        created = process.create_time()
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
     except psutil.Error:  # NoSuchProcess; AccessDenied only for processes not ours
         return False
-    return created is not None and created <= run_started_s + 1.0
+    return created <= run_started_s + 1.0
 
 
 @functools.cache

@@ -9,7 +9,10 @@ All of them share one plan (:meth:`SweepLauncher.launch`):
    in the worker that runs it where workers are forked from it (they inherit the composer:
    the launching process would otherwise compose every job alone while the workers wait);
 2. run each job through :func:`execute_job`, which first looks for a FINISHED run of the same
-   config (:mod:`ermlab.sweeps.resume`) and reuses it instead of running the job again;
+   config (:mod:`ermlab.sweeps.resume`) and reuses it instead of running the job again; where
+   sending a job out costs (a Ray cluster to start, a SLURM queue), the launching process
+   looks before handing it out (``resumes_here``), and a sweep whose every job is reused
+   starts no cluster and queues nothing;
 3. as each job finishes, in the launching process: Hydra's ``on_job_end`` callbacks (the sweep
    table and its MLflow parent run live there, whichever machine ran the job) and the
    progress line.
@@ -39,9 +42,11 @@ from ermlab.sweeps.tracker import PARENT_RUN_ENV
 
 @dataclass
 class Job:
-    """One job of a sweep: its index in the sweep, its overrides and its composed config
-    (None until it is composed, where it runs, by :func:`compose_job`)."""
+    """One job of a sweep: its position in the launcher's list, its index in the sweep, its
+    overrides and its composed config (None until it is composed, where it runs, by
+    :func:`compose_job`)."""
 
+    position: int
     index: int
     overrides: list[str]
     config: DictConfig | None = None
@@ -57,6 +62,9 @@ class SweepLauncher(Launcher):
     """
 
     composes_in_workers = False  # True where the workers inherit this process (forked)
+    # True where a job is worth not sending out (a cluster's start, a queue): the resume
+    # check runs here, before the job is handed out, not where it would run.
+    resumes_here = False
 
     def __init__(self, rerun: bool = False) -> None:
         self.rerun = rerun
@@ -86,26 +94,38 @@ class SweepLauncher(Launcher):
 
         from ermlab import collector
         from ermlab.sweeps.progress import Progress
+        from ermlab.sweeps.resume import reuse_finished_run
 
         collector.resume()  # the jobs' garbage is collected (see ermlab.collector)
         setup_globals()
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         callbacks = self.hydra_context.callbacks
         configs: dict[int, DictConfig] = {}  # the jobs handed out and not finished yet
+        reused_here: list[tuple[int, Any, Any]] = []  # found by resumes_here, not handed out
 
         def handed_out() -> Iterator[Job]:
             for position, overrides in enumerate(job_overrides):
                 signals.check()  # no job starts after a Ctrl-C or SIGTERM
-                job = Job(initial_job_idx + position, list(overrides))
+                job = Job(position, initial_job_idx + position, list(overrides))
                 if not self.composes_in_workers:
                     compose_job(job, self.composer, callbacks, self.task_function)
                     configs[position] = job.config
+                    if self.resumes_here and not self.rerun:
+                        if (reused := reuse_finished_run(job.config)) is not None:
+                            reused_here.append((position, reused, None))
+                            continue
                 yield job
+
+        def finished() -> Iterator[tuple[int, Any, Any]]:
+            for result in self.execute(handed_out(), len(job_overrides)):
+                yield from _drain(reused_here)
+                yield result
+            yield from _drain(reused_here)
 
         returns: list = [None] * len(job_overrides)
         progress = Progress(len(job_overrides))
         try:
-            for position, job_return, config in self.execute(handed_out(), len(job_overrides)):
+            for position, job_return, config in finished():
                 config = configs.pop(position, config)
                 progress.clear()  # what the callbacks print (a failed job's error) has its lines
                 callbacks.on_job_end(config=config, job_return=job_return)
@@ -135,11 +155,16 @@ class SweepLauncher(Launcher):
             "task_function": self.task_function,
             "singleton_state": Singleton.get_state(),
             "env": env,
-            "resume": not self.rerun,
+            "resume": not self.rerun and not self.resumes_here,  # else checked here
         }
         if self.composes_in_workers:
             arguments["compose"] = (self.composer, self.hydra_context.callbacks)
         return arguments
+
+
+def _drain(found: list) -> Iterator:
+    while found:
+        yield found.pop(0)
 
 
 def compose_job(job: Job, composer, callbacks, task_function) -> None:
@@ -240,8 +265,8 @@ class SerialLauncher(SweepLauncher):
 
         arguments = self.worker_arguments()
         arguments["singleton_state"] = None  # same process: Hydra's state is already here
-        for position, job in enumerate(jobs):
-            indexed = _indexed(position, job, arguments)
+        for job in jobs:
+            indexed = _indexed(job, arguments)
             yield indexed
             # A job that ran configured logging to its own folder: the sweep's logging comes
             # back. A reused job configured nothing.
@@ -303,15 +328,15 @@ class JoblibLauncher(SweepLauncher):
         frozen_before = gc.get_freeze_count()
         gc.freeze()
         executor = self.executor(workers, arguments)
-        queued = enumerate(jobs)
+        queued = iter(jobs)
         running: set = set()
         done = False
         try:
             while True:
                 # Every worker busy and one job more waiting each: no worker ever idles, and
                 # no job is composed long before it can start.
-                for position, job in itertools.islice(queued, 2 * workers - len(running)):
-                    running.add(executor.submit(_run_in_worker, position, job))
+                for job in itertools.islice(queued, 2 * workers - len(running)):
+                    running.add(executor.submit(_run_in_worker, job))
                 if not running:
                     done = True
                     return
@@ -388,12 +413,12 @@ def _stop_workers(executor) -> None:
             pass  # already gone
 
 
-def _indexed(position: int, job: Job, arguments: dict[str, Any]) -> tuple[int, Any, Any]:
+def _indexed(job: Job, arguments: dict[str, Any]) -> tuple[int, Any, Any]:
     """``(position, JobReturn, config)``: the job's config only where it was composed here,
     for the launching process's ``on_job_end`` (which has it otherwise)."""
     composed_here = job.config is None
     job_return = execute_job(job, **arguments)
-    return position, job_return, job.config if composed_here else None
+    return job.position, job_return, job.config if composed_here else None
 
 
 _WORKER_ARGUMENTS: dict[str, Any] = {}  # a pool worker's execute_job arguments (see executor)
@@ -404,9 +429,9 @@ def _keep_arguments(arguments: dict[str, Any]) -> None:
     _WORKER_ARGUMENTS.update(arguments)
 
 
-def _run_in_worker(position: int, job: Job) -> tuple[int, Any, Any]:
+def _run_in_worker(job: Job) -> tuple[int, Any, Any]:
     with signals.worker_job():
-        return _indexed(position, job, _WORKER_ARGUMENTS)
+        return _indexed(job, _WORKER_ARGUMENTS)
 
 
 class RayLauncher(SweepLauncher):
@@ -429,11 +454,16 @@ class RayLauncher(SweepLauncher):
         self.address = address
         self.num_cpus = num_cpus
 
+    resumes_here = True  # a sweep whose every job is reused starts no cluster
+
     def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any, Any]]:
         import logging
 
         import ray
 
+        to_run = list(jobs)  # composed, and checked for a run to reuse, as they are taken
+        if not to_run:
+            return
         # Ray's own start-up lines (its cluster, its token) would come before the table.
         ray.init(
             address=self.address,
@@ -443,7 +473,7 @@ class RayLauncher(SweepLauncher):
         )
         remote = ray.remote(num_cpus=self.num_cpus)(_indexed)
         shared = ray.put(self.worker_arguments())
-        pending = [remote.remote(i, job, shared) for i, job in enumerate(jobs)]
+        pending = [remote.remote(job, shared) for job in to_run]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             yield ray.get(done[0])
@@ -466,12 +496,16 @@ class SubmititLauncher(SweepLauncher):
 
     INIT_KEYS = {"submitit_folder", "max_num_timeout"}  # the executor's, not its jobs' (plugin)
     POLL_S = 1.0
+    resumes_here = True  # a reused job is not queued (on SLURM, it could wait hours)
 
     def __init__(self, cluster: str, rerun: bool = False) -> None:
         super().__init__(rerun)
         self.cluster = cluster
 
     def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any, Any]]:
+        to_run = list(jobs)  # composed, and checked for a run to reuse, as they are taken
+        if not to_run:
+            return
         import submitit
         from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
         from omegaconf import OmegaConf
@@ -494,7 +528,7 @@ class SubmititLauncher(SweepLauncher):
         arguments = self.worker_arguments()
         # One job array on SLURM; local jobs that submitit can stop (it cancels them by SIGINT).
         with signals.interruptible_children(), executor.batch():
-            submitted = [executor.submit(_indexed, i, job, arguments) for i, job in enumerate(jobs)]
+            submitted = [executor.submit(_indexed, job, arguments) for job in to_run]
         pending = dict(enumerate(submitted))
         try:
             while pending:
