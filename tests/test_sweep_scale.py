@@ -193,3 +193,16 @@ def test_a_line_printed_as_a_job_ends_stands_on_its_own_above_the_progress_line(
     shown = _screen(terminal.getvalue())
     assert shown[0] == "ermlab: error: KeyError: 'x' (job seed=1)"
     assert shown[1].startswith("sweep: 2/3 jobs done, 1 failed") and len(shown) == 2
+
+
+@pytest.mark.slow
+def test_the_phase_benchmark_times_every_phase_of_a_real_sweep(monkeypatch):
+    """``benchmarks/bench_sweep_phases.py`` wraps ermlab's own functions: each phase it
+    reports was seen, in the order of a sweep (a renamed function would leave its phase
+    unmeasured; a phase noted out of order, a negative span)."""
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    from bench_sweep_phases import PHASES, phases
+
+    for extra in ((), ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")):
+        seconds = phases(4, *extra)
+        assert all(seconds[phase] > 0 for phase in PHASES), seconds
