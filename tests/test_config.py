@@ -240,3 +240,27 @@ def test_validation_section_by_section_refuses_what_the_whole_merge_refuses(key,
     assert _validated_by_section(plain, None) is None
     with pytest.raises(ConfigError, match="^" + re.escape(str(whole)) + "$"):
         validate(plain)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("data", {"n_test": "${n_train}"}),  # no top-level n_train: refused
+        ("data", {"n_test": "${seed}"}),  # the top-level seed, as the whole merge reads it
+        ("name", "${seed}"),
+        ("data", {"target": "${name}"}),  # the top-level name, not data.name
+    ],
+)
+def test_an_interpolation_left_in_a_plain_config_resolves_as_in_the_whole_merge(key, value):
+    """A plain config (params.yaml) may hold a ``${...}`` still: it refers to the whole
+    config, so validate resolves it as the whole merge does, never within one section."""
+    from omegaconf import OmegaConf
+
+    plain = OmegaConf.to_container(compose(["data=linnerud"]), resolve=True)
+    plain[key] = {**plain[key], **value} if isinstance(value, dict) else value
+    whole = _whole_or_error(plain, None)
+    if isinstance(whole, ConfigError):
+        with pytest.raises(ConfigError, match="^" + re.escape(str(whole)) + "$"):
+            validate(plain)
+    else:
+        assert validate(plain) == whole

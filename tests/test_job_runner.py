@@ -113,6 +113,39 @@ def test_a_failing_task_fails_the_same_way(tmp_path: Path) -> None:
     assert type(ours._return_value) is type(theirs._return_value) is ValueError
 
 
+class TwoPartError(Exception):
+    """A task's own error whose ``__init__`` takes other arguments than its ``args``: pickled,
+    it does not come back (unpickling calls ``TwoPartError("what: why")``)."""
+
+    def __init__(self, what: str, why: str) -> None:
+        super().__init__(f"{what}: {why}")
+
+
+def raise_two_part(cfg):
+    raise TwoPartError("the fit", "went wrong")
+
+
+def test_a_task_error_that_does_not_pickle_comes_back_as_a_copy_with_its_line(tmp_path: Path):
+    """A worker's JobReturn travels back pickled: one that does not unpickle breaks the pool
+    (every other job fails with it). The error comes back as a copy saying what it was."""
+    import pickle
+
+    from ermlab.errors import user_message
+    from ermlab.sweeps.job import job_traceback
+
+    with pytest.raises(TypeError):
+        pickle.loads(pickle.dumps(TwoPartError("a", "b")))  # the case is real
+    setup_globals()
+    JobRuntime.instance().set("name", "ermlab")
+    ret = pickle.loads(pickle.dumps(run_job(raise_two_part, job_config(tmp_path / "sweep"))))
+    assert ret.status == JobStatus.FAILED
+    err = ret._return_value
+    assert user_message(err) == "TwoPartError: the fit: went wrong"
+    assert 'raise TwoPartError("the fit", "went wrong")' in job_traceback(err)
+    ret = run_job(observe, job_config(tmp_path / "sweep", "seed=13"))  # a picklable one
+    assert type(ret._return_value) is ValueError
+
+
 @pytest.mark.parametrize(
     "value",
     ["1", "1.5", "1e3", "true", "off", "yes", "null", "~", "a: b", "x" * 200, "é ü", "", "0x1F"],

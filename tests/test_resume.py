@@ -184,37 +184,75 @@ def test_a_reused_job_returns_its_runs_metrics_and_the_config_a_job_that_ran_ret
     assert not job_reused(ran) and not job_reused(failed)
 
 
-def test_the_reused_runs_listing_is_rewritten_at_most_once_a_second_and_whole_at_the_end():
-    """A resumed sweep of 200 jobs reused in well under a second writes the parent's
-    listing twice (its first job, and the end, here a Ctrl-C), not 200 times, growing (which
-    made resuming quadratic in the jobs); the last one lists every reused run in order."""
-    from hydra.core.utils import JobReturn, JobStatus
-
-    from ermlab.sweeps import tracker as tracker_module
-    from ermlab.sweeps.resume import REUSED
+def _listing_parent():
     from ermlab.sweeps.store import REUSED_RUNS
 
     class Parent:
-        run_id = "parent"
-        listings: list[list[dict]] = []
+        """The parent run's Recorder, as far as the sweep's listing of reused runs goes."""
 
-        def log_text(self, text: str, name: str) -> None:
+        run_id = "parent"
+
+        def __init__(self) -> None:
+            self.listings: list[tuple[list[dict], bool]] = []  # (listing, deferred)
+            self.interrupt_deferred = False
+
+        def log_text(self, text: str, name: str, defer: bool = False) -> None:
             assert name == REUSED_RUNS
-            self.listings.append(json.loads(text))
+            if defer and self.interrupt_deferred:
+                raise KeyboardInterrupt  # a second Ctrl-C as the last listing is written
+            self.listings.append((json.loads(text), defer))
 
         def finish(self, status: str) -> None:
             self.status = status
 
-    sweep = tracker_module.SweepTracker()
-    sweep.parent = parent = Parent()
-    for job in range(200):
-        value = {"risk/test/mse": 1.0, REUSED: f"run-{job}"}
+    return Parent()
+
+
+def _job_ends(sweep, jobs: range, reused: bool) -> None:
+    from hydra.core.utils import JobReturn, JobStatus
+
+    from ermlab.sweeps.resume import REUSED
+
+    for job in jobs:
+        value = {"risk/test/mse": 1.0, **({REUSED: f"run-{job}"} if reused else {})}
         sweep.on_job_end(
             None, JobReturn([f"seed={job}"], status=JobStatus.COMPLETED, _return_value=value)
         )
+
+
+def _listed(jobs: range) -> list[dict]:
+    return [{"run_id": f"run-{j}", "overrides": [f"seed={j}"]} for j in jobs]
+
+
+def test_the_reused_runs_listing_is_rewritten_at_most_once_a_second_and_whole_at_the_end():
+    """A resumed sweep of 200 jobs reused in well under a second writes the parent's
+    listing once as they end (its first job), not 200 times, growing (which made resuming
+    quadratic in the jobs); a job that runs after them lists them all at once (a sweep killed
+    outright in its later jobs still says which runs it reused), and the sweep's end, here a
+    Ctrl-C, lists the rest, with the parent's end."""
+    from ermlab.sweeps import tracker as tracker_module
+
+    sweep = tracker_module.SweepTracker()
+    sweep.parent = parent = _listing_parent()
+    _job_ends(sweep, range(200), reused=True)
     assert len(parent.listings) == 1
+    _job_ends(sweep, range(200, 201), reused=False)
+    assert parent.listings[-1] == (_listed(range(200)), False)
+    _job_ends(sweep, range(201, 251), reused=True)
+    assert len(parent.listings) == 2
     sweep._finish("KILLED")
-    assert parent.status == "KILLED" and len(parent.listings) == 2
-    assert parent.listings[-1] == [
-        {"run_id": f"run-{j}", "overrides": [f"seed={j}"]} for j in range(200)
-    ]
+    assert parent.status == "KILLED" and len(parent.listings) == 3
+    assert parent.listings[-1] == ([*_listed(range(200)), *_listed(range(201, 251))], True)
+    assert [label for label, _ in sweep.rows] == [f"seed={j}" for j in range(251)]
+
+
+def test_a_second_ctrl_c_as_the_last_listing_is_written_ends_the_parent_killed():
+    from ermlab.sweeps import tracker as tracker_module
+
+    sweep = tracker_module.SweepTracker()
+    sweep.parent = parent = _listing_parent()
+    _job_ends(sweep, range(3), reused=True)
+    parent.interrupt_deferred = True  # two of them are not listed yet: the end lists them
+    with pytest.raises(KeyboardInterrupt):
+        sweep._finish("FINISHED")
+    assert parent.status == "KILLED" and sweep.parent is None

@@ -579,7 +579,9 @@ def validate(cfg: DictConfig | dict, sections: tuple[str, ...] | None = None) ->
     memo_key = json.dumps([plain, sections], sort_keys=True, default=repr)
     if memo_key in _VALIDATED:
         return copy.deepcopy(_VALIDATED[memo_key])
-    config = _validated_by_section(plain, sections)
+    # An interpolation left in a plain config (params.yaml, an escaped \${...}) resolves
+    # against the whole config, which a section alone is not: the whole merge decides.
+    config = None if "${" in memo_key else _validated_by_section(plain, sections)
     if config is None:  # something is wrong: the whole merge says what, in OmegaConf's words
         config = _validated_whole(plain, sections)
     return _remember(memo_key, config)

@@ -18,10 +18,35 @@ EXIT_USER_ERROR = 2
 USER_ERRORS = (ValueError, RuntimeError, OSError)
 
 
+class CopiedError(Exception):
+    """A copy of an error that cannot be pickled, made where it was raised (a sweep's worker
+    sends its job's error back pickled): its message is the original's :func:`user_message`,
+    its notes the original's."""
+
+
+def copied_if_unpicklable(err: BaseException) -> BaseException:
+    """``err`` itself if pickling gives it back, else its :class:`CopiedError`: one that does
+    not come back (an ``__init__`` of other arguments than its ``args``) would break the pool
+    of worker processes that sends it, and every other job with it."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(err))
+        return err
+    except Exception:
+        copied = CopiedError(user_message(err))
+        for note in getattr(err, "__notes__", None) or []:
+            copied.add_note(note)
+        return copied
+
+
 def user_message(err: BaseException) -> str:
-    """The first line of the error, prefixed by its type unless it is a ConfigError."""
+    """The first line of the error, prefixed by its type unless it is a ConfigError (or a
+    :class:`CopiedError`, whose message has its original's type)."""
     text = " ".join(str(err).split()) or type(err).__name__
-    return text if type(err).__name__ == "ConfigError" else f"{type(err).__name__}: {text}"
+    if type(err).__name__ == "ConfigError" or isinstance(err, CopiedError):
+        return text
+    return f"{type(err).__name__}: {text}"
 
 
 def report(prog: str, err: BaseException) -> None:

@@ -72,8 +72,10 @@ def run_job(task_function: Callable[[DictConfig], Any], config: DictConfig):
                 ret.return_value = task_function(task_config)
                 ret.status = JobStatus.COMPLETED
             except Exception as err:
+                from ermlab.errors import copied_if_unpicklable
+
                 keep_traceback(err)
-                ret.return_value = err
+                ret.return_value = copied_if_unpicklable(err)  # it may travel back pickled
                 ret.status = JobStatus.FAILED
         ret.task_name = JobRuntime.instance().get("name")
         _flush_loggers()

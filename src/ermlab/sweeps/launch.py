@@ -101,7 +101,6 @@ class SweepLauncher(Launcher):
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         callbacks = self.hydra_context.callbacks
         configs: dict[int, DictConfig] = {}  # the jobs handed out and not finished yet
-        reused_here: list[tuple[int, Any, Any]] = []  # found by resumes_here, not handed out
 
         def handed_out() -> Iterator[Job]:
             for position, overrides in enumerate(job_overrides):
@@ -110,17 +109,19 @@ class SweepLauncher(Launcher):
                 if not self.composes_in_workers:
                     compose_job(job, self.composer, callbacks, self.task_function)
                     configs[position] = job.config
-                    if self.resumes_here and not self.rerun:
-                        if (reused := reuse_finished_run(job.config)) is not None:
-                            reused_here.append((position, reused, None))
-                            continue
                 yield job
 
         def finished() -> Iterator[tuple[int, Any, Any]]:
-            for result in self.execute(handed_out(), len(job_overrides)):
-                yield from _drain(reused_here)
-                yield result
-            yield from _drain(reused_here)
+            jobs, count = handed_out(), len(job_overrides)
+            if self.resumes_here and not self.rerun:
+                to_run = []
+                for job in jobs:  # composed here (composes_in_workers is False)
+                    if (reused := reuse_finished_run(job.config)) is not None:
+                        yield job.position, reused, None  # counted done at once
+                    else:
+                        to_run.append(job)
+                jobs, count = iter(to_run), len(to_run)
+            yield from self.execute(jobs, count)
 
         returns: list = [None] * len(job_overrides)
         progress = Progress(len(job_overrides))
@@ -160,11 +161,6 @@ class SweepLauncher(Launcher):
         if self.composes_in_workers:
             arguments["compose"] = (self.composer, self.hydra_context.callbacks)
         return arguments
-
-
-def _drain(found: list) -> Iterator:
-    while found:
-        yield found.pop(0)
 
 
 def compose_job(job: Job, composer, callbacks, task_function) -> None:

@@ -71,10 +71,13 @@ class SweepTracker(Callback):
         else:  # the job raised: a user error in one line, anything else with its traceback
             metrics = {FAILED: _raised(job_return._return_value, label)}
         self.failed = self.failed or FAILED in metrics
-        if REUSED in metrics:
-            self._reused(metrics.pop(REUSED), list(job_return.overrides or []))
+        reused = metrics.pop(REUSED, None)
         self.rows.append((label, {} if FAILED in metrics else metrics))
         self.returns.append((list(job_return.overrides or []), metrics))
+        if reused is not None:
+            self._reused(reused, list(job_return.overrides or []))
+        else:  # a job that ran takes far longer than the listing: the reused before it, listed
+            self._list_reused()
 
     def on_multirun_end(self, config, **kwargs: Any) -> None:
         from pathlib import Path
@@ -118,11 +121,12 @@ class SweepTracker(Callback):
         if time.monotonic() - self.reused_listed_at >= REUSED_LISTING_EVERY_S:
             self._list_reused()
 
-    def _list_reused(self) -> None:
-        """(Re)write the parent's listing of the reused runs, if it lacks some: as the list
-        grows, at most every :data:`REUSED_LISTING_EVERY_S` (rewriting it at every job made a
-        resumed sweep quadratic in its jobs), and when the sweep ends, however it ends, so a
-        sweep stopped half-way still says which runs it reused."""
+    def _list_reused(self, defer: bool = False) -> None:
+        """(Re)write the parent's listing of the reused runs, if it lacks some: as reused jobs
+        end, at most every :data:`REUSED_LISTING_EVERY_S` (rewriting it at every one made a
+        resumed sweep quadratic in its jobs), whenever a job that ran ends, and when the sweep
+        ends, however it ends (``defer``: with the parent's end), so a sweep stopped half-way,
+        even killed outright, still says which runs it reused."""
         import json
         import time
 
@@ -130,12 +134,19 @@ class SweepTracker(Callback):
 
         if self.parent is None or self.reused_listed == len(self.reused_runs):
             return
-        self.parent.log_text(json.dumps(self.reused_runs), REUSED_RUNS)
+        self.parent.log_text(json.dumps(self.reused_runs), REUSED_RUNS, defer=defer)
         self.reused_listed, self.reused_listed_at = len(self.reused_runs), time.monotonic()
 
     def _finish(self, status: str) -> None:
-        with contextlib.suppress(Exception):  # a server gone: the parent's end says so below
-            self._list_reused()
+        try:
+            with contextlib.suppress(Exception):  # a server gone: the parent's end says so
+                self._list_reused(defer=True)  # uploaded as the parent ends (Ctrl-C: KILLED)
+        except KeyboardInterrupt:  # a second Ctrl-C as the listing is written
+            self._end_parent("KILLED")
+            raise
+        self._end_parent(status)
+
+    def _end_parent(self, status: str) -> None:
         parent, self.parent = self.parent, None
         os.environ.pop(PARENT_RUN_ENV, None)
         if self in _OPEN_SWEEPS:
