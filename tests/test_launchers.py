@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -245,3 +246,69 @@ def test_a_resumed_sweep_sends_no_reused_job_to_ray_or_submitit(tmp_path: Path):
     queued = list((tmp_path / "multirun-3" / ".submitit").glob("*/*_result.pkl"))
     assert len(queued) == 1  # seed=4 alone
     assert seeds_run() == ["0", "1", "2", "3", "4"]
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_ray_sweep_its_running_jobs_and_parent_killed(tmp_path: Path):
+    """SIGTERM to ``ermlab`` (a container's stop) mid-sweep on Ray's private cluster: one
+    line, exit 143, the parent and the running jobs' runs KILLED (the jobs cancelled), none
+    RUNNING. Ray's core puts its own SIGTERM handler in place of ermlab's, which would dump a
+    stack, end the parent FAILED and leave the jobs' runs RUNNING."""
+    db = tmp_path / "mlflow.db"
+    args = ["ermlab", "-m", "seed=0,1,2,3", "model=mlp", "model.epochs=100000", "model.tol=null"]
+    args += ["hydra/launcher=ray", f"tracking.uri=sqlite:///{db}", f"hydra.sweep.dir={tmp_path}/m"]
+    env = {**os.environ, "ERMLAB_ROOT": str(REPO), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env["RAY_USAGE_STATS_ENABLED"] = "0"
+    proc = subprocess.Popen(
+        args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+    def statuses() -> dict[str, int]:
+        if not db.exists():
+            return {}
+        with contextlib.closing(sqlite3.connect(db)) as store:
+            try:
+                return dict(store.execute("select status, count(*) from runs group by status"))
+            except sqlite3.OperationalError:  # the tables are not made yet
+                return {}
+
+    try:
+        deadline = time.monotonic() + 120
+        while statuses().get("RUNNING", 0) < 3:  # the parent and two jobs, one a CPU
+            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+            time.sleep(0.3)
+        time.sleep(1.0)  # the fits under way
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert err.strip().splitlines()[-1] == "ermlab: interrupted by SIGTERM"
+    assert statuses() == {"KILLED": 3}
+
+
+@pytest.mark.slow
+def test_a_ray_job_asking_more_cpus_than_any_node_has_stops_the_sweep_in_one_line(
+    tmp_path: Path,
+):
+    """Ray would keep such a job waiting for a node for ever, silently."""
+    cpus = (os.cpu_count() or 1) + 1  # the private cluster's one node has every core
+    args = ["-m", "seed=0,1", "hydra/launcher=ray", f"hydra.launcher.num_cpus={cpus}"]
+    proc = run_cmd(
+        ["ermlab", *args, f"tracking.uri=sqlite:///{tmp_path}/mlflow.db"],
+        tmp_path,
+        check=False,
+        ERMLAB_ROOT=str(REPO),
+        RAY_USAGE_STATS_ENABLED="0",
+    )
+    assert proc.returncode == 2
+    # Ray counts the cores it may use (a container's share), at most os.cpu_count().
+    assert re.fullmatch(
+        f"ermlab: error: hydra.launcher.num_cpus={cpus} is more than any node of the Ray "
+        r"cluster has \(at most \d+ CPUs\): a job could never start",
+        proc.stderr.strip().splitlines()[-1],
+    )
+    with contextlib.closing(sqlite3.connect(tmp_path / "mlflow.db")) as store:
+        assert list(store.execute("select status from runs")) == [("FAILED",)]  # the parent

@@ -120,13 +120,20 @@ def check() -> None:
         raise Terminated(_received)
 
 
+def _signum(interrupt: KeyboardInterrupt) -> int:
+    """The signal behind ``interrupt``: its own, else the one caught (a library waiting in C,
+    Ray's ``wait``, turns the handler's :class:`Terminated` into a plain KeyboardInterrupt),
+    else SIGINT."""
+    return getattr(interrupt, "signum", None) or _received or signal.SIGINT
+
+
 def exit_status(interrupt: KeyboardInterrupt) -> int:
     """128 + the signal's number: 143 for SIGTERM, 130 for Ctrl-C (SIGINT)."""
-    return 128 + getattr(interrupt, "signum", signal.SIGINT)
+    return 128 + _signum(interrupt)
 
 
 def exit_interrupted(prog: str, interrupt: KeyboardInterrupt) -> None:
     """Say in one line which signal stopped ``prog`` and exit with :func:`exit_status`."""
-    name = signal.Signals(getattr(interrupt, "signum", signal.SIGINT)).name
+    name = signal.Signals(_signum(interrupt)).name
     print(f"{prog}: interrupted by {name}", file=sys.stderr)
     sys.exit(exit_status(interrupt))

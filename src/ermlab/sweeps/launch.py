@@ -467,12 +467,35 @@ class RayLauncher(SweepLauncher):
             log_to_driver=False,
             logging_level=logging.WARNING,
         )
+        # Ray's core puts its own SIGTERM handler in place of ermlab's (it dumps a stack and
+        # ends the process, leaving the runs RUNNING): ermlab's comes back.
+        signals.install()
+        self.check_num_cpus(ray)
         remote = ray.remote(num_cpus=self.num_cpus)(_indexed)
         shared = ray.put(self.worker_arguments())
         pending = [remote.remote(job, shared) for job in to_run]
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(done[0])
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                yield ray.get(done[0])
+        finally:
+            if pending:  # Ctrl-C, SIGTERM or an error: a running job ends its run KILLED
+                for task in pending:
+                    ray.cancel(task)  # a KeyboardInterrupt in the task; a queued one never runs
+                ray.wait(pending, num_returns=len(pending), timeout=self.CANCEL_WAIT_S)
+
+    CANCEL_WAIT_S = 30.0  # for the cancelled jobs to end their runs
+
+    def check_num_cpus(self, ray) -> None:
+        """A job asking more CPUs than any node of the cluster has would wait for ever."""
+        from ermlab.config import ConfigError
+
+        largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=0)
+        if self.num_cpus > largest:
+            raise ConfigError(
+                f"hydra.launcher.num_cpus={self.num_cpus} is more than any node of the Ray "
+                f"cluster has (at most {largest:g} CPUs): a job could never start"
+            )
 
 
 class SubmititLauncher(SweepLauncher):
