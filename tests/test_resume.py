@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import sweep_in
 
+from ermlab.sweeps.tracker import reused_line
 from ermlab.tracking import config_hash
 
 
@@ -74,7 +75,8 @@ def test_a_sweep_started_again_runs_only_the_jobs_without_a_finished_run(tmp_pat
     client, _, first = runs(tmp_path)
     assert len(first) == 2 and all("config_hash" in r.data.tags for r in first)
 
-    sweep(tmp_path, "seed=0,1,2,3")
+    second = sweep(tmp_path, "seed=0,1,2,3")
+    assert second.stdout.splitlines()[-2] == reused_line(2, 4)
     client, parents, kids = runs(tmp_path)
     assert len(kids) == 4  # two new runs, for seeds 2 and 3
     assert sorted(r.data.params["seed"] for r in kids) == ["0", "1", "2", "3"]
@@ -90,8 +92,10 @@ def test_a_sweep_started_again_runs_only_the_jobs_without_a_finished_run(tmp_pat
         rows = {row["run_id"]: float(row["risk/test/mse"]) for row in csv.DictReader(f)}
     assert rows == {r.info.run_id: r.data.metrics["risk/test/mse"] for r in kids}
 
-    sweep(tmp_path, "seed=0,1", "hydra.sweeper.rerun=true")
+    assert third.stdout.splitlines()[-2] == reused_line(4, 4)
+    forced = sweep(tmp_path, "seed=0,1", "hydra.sweeper.rerun=true")
     assert len(runs(tmp_path)[2]) == 6  # forced: both jobs ran again
+    assert "reused" not in forced.stdout
 
 
 @pytest.mark.slow

@@ -103,6 +103,8 @@ class SweepTracker(Callback):
             )
             self.failed = True
         print(table if table is not None else sweep_table(self.rows))
+        if self.reused_runs:  # else the same table, at once, would look like jobs that ran
+            print(reused_line(len(self.reused_runs), len(self.rows)))
         if written:
             parent = f"{PARENT_NOTE}{self.parent.run_id})" if self.parent else ""
             print(f"{REPORT_LINE}{folder / 'report.html'}{parent}")
@@ -195,6 +197,14 @@ def raise_failed_start() -> None:
         err = _FAILED_STARTS.pop(0)
         _FAILED_STARTS.clear()
         raise err
+
+
+def reused_line(n_reused: int, n_jobs: int) -> str:
+    """What a resumed sweep says under its table: how many jobs ran nothing."""
+    return (
+        f"{n_reused} of {n_jobs} jobs reused the FINISHED run of their config "
+        "(hydra.sweeper.rerun=true runs them again)"
+    )
 
 
 def sweep_table(rows: list[tuple[str, dict[str, float]]]) -> str:
