@@ -264,3 +264,26 @@ def test_an_interpolation_left_in_a_plain_config_resolves_as_in_the_whole_merge(
             validate(plain)
     else:
         assert validate(plain) == whole
+
+
+def test_a_model_argument_scikit_learn_refuses_stops_a_sweep_before_the_first_job(tmp_path):
+    """scikit-learn checks its arguments' values only when fitting: the sweep checks them, as
+    its fit would, before any job runs, and names the key."""
+    proc = run_cmd(
+        [
+            "ermlab",
+            "-m",
+            "model=ridge",
+            "model.alpha=1,-10",
+            f"tracking.uri=sqlite:///{tmp_path}/m.db",
+        ],
+        tmp_path,
+        check=False,
+        ERMLAB_ROOT=str(REPO),
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "ermlab: error: model.alpha=-10: The 'alpha' parameter of Ridge must be a float in the "
+        "range [0.0, inf) or an array-like. Got -10 instead."
+    ]
+    assert list(tmp_path.iterdir()) == []  # no store, no sweep folder

@@ -39,10 +39,33 @@ def build(model_cfg: dict[str, Any], seed: int):
             f"model._target_={target!r} is not allowed: it made a {type(estimator).__name__}, "
             "not a scikit-learn estimator (with fit and get_params)"
         )
+    _check_parameters(estimator, kwargs)
     # The scikit-learn convention for randomness: set random_state when the estimator has one.
     if "random_state" in estimator.get_params(deep=False):
         estimator.set_params(random_state=int_seed(seed, "fit"))
     return estimator
+
+
+def _check_parameters(estimator, kwargs: dict[str, Any]) -> None:
+    """Check the arguments' values as scikit-learn's ``fit`` first does (an estimator with
+    ``_parameter_constraints``), so that a sweep refuses a bad value before its first job.
+
+    Raises
+    ------
+    ConfigError ``model.<argument>=<value>: <scikit-learn's reason>``.
+    """
+    import re
+
+    if not hasattr(estimator, "_parameter_constraints"):
+        return
+    try:
+        estimator._validate_params()
+    except (TypeError, ValueError) as err:
+        reason = " ".join(str(err).split()) or type(err).__name__
+        named = re.match(r"The '(\w+)' parameter", reason)
+        key = named[1] if named and named[1] in kwargs else None
+        where = f"model.{key}={kwargs[key]}" if key else f"model ({type(estimator).__name__})"
+        raise ConfigError(f"{where}: {reason}") from None
 
 
 CLASSIFIERS = (
