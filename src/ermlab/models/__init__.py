@@ -56,7 +56,9 @@ def _check_parameters(estimator, kwargs: dict[str, Any]) -> None:
     """
     import re
 
-    if not hasattr(estimator, "_parameter_constraints"):
+    if not hasattr(estimator, "_parameter_constraints") or not hasattr(
+        estimator, "_validate_params"
+    ):
         return
     try:
         estimator._validate_params()
