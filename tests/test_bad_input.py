@@ -319,8 +319,12 @@ def _free_port() -> int:
         (["hydra/launcher=joblib", "hydra.launcher.n_jobs=0"], "hydra.launcher.n_jobs=0"),
         (["hydra/launcher=joblib", "hydra.launcher.backend=threads"], "hydra.launcher.backend"),
         (["tracking=server", "tracking.uri=http://127.0.0.1:PORT"], "no MLflow tracking server"),
+        (["hydra/launcher=jobib"], "Available options in 'hydra/launcher': basic joblib ray"),
+        (["hydra/launcher=joblib", "hydra.launcher.n_jobs=two"], "hydra.launcher.n_jobs: Value"),
+        (["hydra.launcher.n_jobs=2"], "Key 'n_jobs' not in 'BasicLauncherConf'"),
+        (["hydra.sweeper.rerun=maybe"], "hydra.sweeper.rerun=maybe is not allowed: true or false"),
     ],
-    ids=["workers", "backend", "no-server"],
+    ids=["workers", "backend", "no-server", "launcher", "workers-type", "no-such-key", "rerun"],
 )
 def test_a_sweep_that_cannot_start_is_refused_in_one_line_before_anything_is_written(
     tmp_path: Path, overrides, expected
@@ -334,4 +338,5 @@ def test_a_sweep_that_cannot_start_is_refused_in_one_line_before_anything_is_wri
         ["ermlab", "-m", "seed=0,1", *overrides], tmp_path, check=False, ERMLAB_ROOT=str(REPO)
     )
     assert_refused(proc, tmp_path, expected)
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr  # not Hydra's page
     assert not (tmp_path / "mlflow.db").exists()

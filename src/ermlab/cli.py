@@ -26,6 +26,34 @@ def validation_jobs(argv: list[str]) -> list[list[str]]:
     out): the first value of every sweep, then each other swept value once. A bad value is
     caught by one composition, without composing the whole product of a large sweep; what
     depends on a combination of values (sizes) is checked when its job runs."""
+    choices = [_values(o) for o in _parsed_overrides(argv) if not o.is_hydra_override()]
+    base = [values[0] for values in choices]
+    jobs = [base]
+    for i, values in enumerate(choices):
+        jobs += [[*base[:i], value, *base[i + 1 :]] for value in values[1:]]
+    return jobs
+
+
+def hydra_overrides(argv: list[str]) -> list[str]:
+    """The ``hydra.*`` and ``hydra/...`` overrides of the command line, a swept one by its
+    first value."""
+    return [_values(o)[0] for o in _parsed_overrides(argv) if o.is_hydra_override()]
+
+
+def _values(override) -> list[str]:
+    """An override line per value of ``override`` (one unless it is swept)."""
+    if override.is_sweep_override():
+        return [f"{override.get_key_element()}={v}" for v in override.sweep_string_iterator()]
+    return [override.input_line]
+
+
+def _parsed_overrides(argv: list[str]) -> list:
+    """The overrides of ``argv`` as Hydra's parser reads them (flags and their values left
+    out: Hydra's own command-line parser).
+
+    Raises
+    ------
+    ConfigError naming the override that does not parse."""
     from hydra._internal.utils import get_args_parser
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
@@ -34,22 +62,10 @@ def validation_jobs(argv: list[str]) -> list[list[str]]:
     tokens = get_args_parser().parse_known_args(argv)[0].overrides
     parser = OverridesParser.create()
     try:
-        parsed = parser.parse_overrides(tokens)
+        return parser.parse_overrides(tokens)
     except Exception as err:  # a grammar error: name the override it is about
         bad = next((t for t in tokens if not _parses(parser, t)), " ".join(tokens))
         raise ConfigError(f"{bad}: {' '.join(str(err).split())}") from None
-    parsed = [o for o in parsed if not o.is_hydra_override()]
-    choices = [
-        [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()]
-        if o.is_sweep_override()
-        else [o.input_line]
-        for o in parsed
-    ]
-    base = [values[0] for values in choices]
-    jobs = [base]
-    for i, values in enumerate(choices):
-        jobs += [[*base[:i], value, *base[i + 1 :]] for value in values[1:]]
-    return jobs
 
 
 def _parses(parser, token: str) -> bool:
@@ -87,7 +103,42 @@ def prevalidate(argv: list[str]) -> int:
         if key not in built:
             models.build(config.model, config.seed)
             built.add(key)
+    hydra_given = hydra_overrides(argv)
+    if any(o.split("=")[0] not in FREE_FORM_HYDRA_KEYS for o in hydra_given):
+        _check_hydra_config([*jobs[0], *hydra_given])
     return len(jobs)
+
+
+# Output folders: any string is a folder, and composing the hydra node to check one would cost
+# 50 ms a command.
+FREE_FORM_HYDRA_KEYS = {"hydra.run.dir", "hydra.sweep.dir"}
+
+
+def _check_hydra_config(overrides: list[str]) -> None:
+    """Compose the ``hydra`` node the command's ``hydra.*`` overrides make and check ermlab's
+    launcher and sweeper settings in it (a launcher or sweeper option that does not exist, a
+    value of the wrong type, a key the launcher has not, ``n_jobs=0``), so that a mistake
+    there is one line before anything is written, not Hydra's page.
+
+    Raises
+    ------
+    ConfigError in one line."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from ermlab.config import one_line
+    from ermlab.paths import conf_dir
+    from ermlab.sweeps.sweeper import check_rerun, ermlab_launcher
+
+    try:
+        with initialize_config_dir(str(conf_dir()), version_base="1.3"):
+            hydra = hydra_compose("config", overrides=overrides, return_hydra_config=True).hydra
+    except (HydraException, OmegaConfBaseException) as err:
+        raise ConfigError(one_line(err)) from None
+    ermlab_launcher(hydra.launcher)  # its settings (n_jobs, backend)
+    check_rerun(hydra.sweeper.get("rerun", False))
 
 
 # A composition leaves about 0.1 MB of garbage: prevalidating a large sweep with the collector

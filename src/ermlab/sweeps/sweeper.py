@@ -51,6 +51,7 @@ class SweepFolderSweeper(BasicSweeper):
         super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
         self.setup_error: ConfigError | None = None
         try:
+            check_rerun(self.rerun)
             replacement = ermlab_launcher(config.hydra.launcher)
         except ConfigError as err:  # raised by sweep(), where it ends in one line
             self.setup_error, replacement = err, None
@@ -89,6 +90,15 @@ class SweepFolderSweeper(BasicSweeper):
         # so a composition error stops the batch anyway: composing it here too is only cost.
         if not isinstance(self.launcher, launch.SweepLauncher):
             super().validate_batch_is_legal(batch)
+
+
+def check_rerun(rerun: object) -> None:
+    """Refuse a ``hydra.sweeper.rerun`` that is not a boolean (a string would be true: every
+    job would run again)."""
+    from ermlab.config import ConfigError
+
+    if type(rerun) is not bool:
+        raise ConfigError(f"hydra.sweeper.rerun={rerun} is not allowed: true or false")
 
 
 def ermlab_launcher(launcher_config: DictConfig) -> launch.SweepLauncher | None:
