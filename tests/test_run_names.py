@@ -41,3 +41,11 @@ def test_a_sweep_parent_is_named_after_its_swept_keys():
     swept = ["data=two_moons", "model.lr=0.1,1000", "seed=range(5)", "hydra.launcher.n_jobs=2"]
     assert sweep_name(swept) == "sweep: model.lr × seed"
     assert sweep_name(["model=ols"]) == "sweep"
+    assert sweep_name(["++model.alpha=1,2", "seed=0,1"]) == "sweep: model.alpha × seed"
+
+
+def test_a_job_is_labelled_with_its_model_arguments_as_typed():
+    from ermlab.sweeps.tracker import job_label
+
+    made = ["++model.alpha=2", "seed=1", "~model.fit_intercept", "++data.noise_sd=1"]
+    assert job_label(made) == "model.alpha=2 seed=1 ~model.fit_intercept ++data.noise_sd=1"

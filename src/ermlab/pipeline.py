@@ -137,7 +137,8 @@ def sweep_name(overrides: Sequence[str]) -> str:
 
     task = [o for o in overrides if not override_key(o).startswith("hydra.")]
     parsed = OverridesParser.create().parse_overrides(task)
-    swept = [o.get_key_element() for o in parsed if o.is_sweep_override()]
+    # The key as typed: ``model.lr``, not the ``++model.lr`` ermlab makes of it (plain_overrides).
+    swept = [o.key_or_group for o in parsed if o.is_sweep_override()]
     return ("sweep: " + " × ".join(swept) if swept else "sweep")[:MAX_RUN_NAME]
 
 

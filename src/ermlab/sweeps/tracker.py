@@ -63,7 +63,7 @@ class SweepTracker(Callback):
 
         from ermlab.sweeps.resume import REUSED
 
-        label = " ".join(job_return.overrides or [])
+        label = job_label(job_return.overrides or [])
         if job_return.status == JobStatus.COMPLETED:
             metrics = dict(job_return.return_value or {})
             if FAILED in metrics:  # a user error, caught by the job: its one line
@@ -197,6 +197,12 @@ def raise_failed_start() -> None:
         err = _FAILED_STARTS.pop(0)
         _FAILED_STARTS.clear()
         raise err
+
+
+def job_label(overrides: list[str]) -> str:
+    """A job as the table and its error lines name it: its overrides, a model argument as it
+    is typed (``model.alpha=2``, not the ``++model.alpha=2`` ermlab makes of it)."""
+    return " ".join(o.removeprefix("++") if o.startswith("++model.") else o for o in overrides)
 
 
 def reused_line(n_reused: int, n_jobs: int) -> str:
