@@ -51,8 +51,8 @@ def test_in_process_run_is_recorded_with_params_metrics_and_artifacts(tmp_path: 
 def test_a_failing_fit_marks_the_run_failed(tmp_path: Path):
     db = tmp_path / "mlflow.db"
     overrides = [
-        "model=sklearn_linear",
-        "+model.positive=not-a-bool",  # scikit-learn rejects it at fit time
+        "model=knn",
+        "model.n_neighbors=500",  # more than the 100 training points: refused as it predicts
         f"tracking.uri=sqlite:///{db}",
         "tracking.experiment=t",
     ]
@@ -96,17 +96,18 @@ def test_hydra_multirun_writes_one_parent_and_one_child_per_job(tmp_path: Path):
 
 @pytest.mark.slow
 def test_a_failed_job_in_a_sweep_fails_the_parent_and_the_exit_status(tmp_path: Path):
-    # scikit-learn rejects the second value only when it fits: the job's run opens, then fails.
-    proc = _sweep(tmp_path, "model=sklearn_linear", "model.fit_intercept=true,maybe")
+    # More neighbours than the 100 training points: scikit-learn refuses them only as it
+    # predicts, so the job's run opens, then fails.
+    proc = _sweep(tmp_path, "model=knn", "model.n_neighbors=5,500")
     assert proc.returncode == 2
-    assert "ermlab: error: InvalidParameterError: The 'fit_intercept' parameter" in proc.stderr
-    assert "model.fit_intercept=maybe" in proc.stdout and "failed" in proc.stdout
+    assert "ermlab: error: ValueError: Expected n_neighbors <= n_samples_fit" in proc.stderr
+    assert "model.n_neighbors=500" in proc.stdout and "failed" in proc.stdout
     runs = _runs(tmp_path / "mlflow.db", "sweep")
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert [r.info.status for r in parents] == ["FAILED"]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-    status = sorted((r.data.params["model.fit_intercept"], r.info.status) for r in children)
-    assert status == [("True", "FINISHED"), ("maybe", "FAILED")]
+    status = sorted((r.data.params["model.n_neighbors"], r.info.status) for r in children)
+    assert status == [("5", "FINISHED"), ("500", "FAILED")]
 
 
 @pytest.mark.slow
