@@ -22,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import sys
@@ -87,9 +88,7 @@ def phases(n_jobs: int, *extra: str) -> dict[str, float]:
         marks["report"],
         begun + seconds,
     ]
-    spans = [
-        after - before for before, after in zip(ends, ends[1:], strict=False)
-    ]  # (ends[i], ends[i+1])
+    spans = [after - before for before, after in itertools.pairwise(ends)]
     return dict(zip(PHASES, spans, strict=True)) | {"total": seconds}
 
 

@@ -123,20 +123,10 @@ def _check_hydra_config(overrides: list[str]) -> None:
     Raises
     ------
     ConfigError in one line."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    from ermlab.config import one_line
-    from ermlab.paths import conf_dir
+    from ermlab.config import compose
     from ermlab.sweeps.sweeper import check_rerun, ermlab_launcher
 
-    try:
-        with initialize_config_dir(str(conf_dir()), version_base="1.3"):
-            hydra = hydra_compose("config", overrides=overrides, return_hydra_config=True).hydra
-    except (HydraException, OmegaConfBaseException) as err:
-        raise ConfigError(one_line(err)) from None
+    hydra = compose(overrides, return_hydra_config=True).hydra
     ermlab_launcher(hydra.launcher)  # its settings (n_jobs, backend)
     check_rerun(hydra.sweeper.get("rerun", False))
 

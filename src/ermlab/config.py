@@ -742,8 +742,13 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def compose(overrides: list[str] | None = None, config_dir: Path | None = None) -> DictConfig:
-    """Compose ``conf/config.yaml`` with Hydra overrides, as DVC and the Hydra app do.
+def compose(
+    overrides: list[str] | None = None,
+    config_dir: Path | None = None,
+    return_hydra_config: bool = False,
+) -> DictConfig:
+    """Compose ``conf/config.yaml`` with Hydra overrides, as DVC and the Hydra app do; with
+    ``return_hydra_config``, with the ``hydra`` node the overrides make (launcher, sweeper).
 
     Raises
     ------
@@ -765,7 +770,11 @@ def compose(overrides: list[str] | None = None, config_dir: Path | None = None) 
         ):
             # Every argument of the model's _target_ is settable the plain way (model.<arg>=v).
             overrides = plain_overrides(list(overrides or []), config_dir or conf_dir())
-            return hydra_compose(config_name="config", overrides=overrides)
+            return hydra_compose(
+                config_name="config",
+                overrides=overrides,
+                return_hydra_config=return_hydra_config,
+            )
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError(one_line(err)) from None
 

@@ -457,8 +457,7 @@ class RayLauncher(SweepLauncher):
 
         import ray
 
-        to_run = list(jobs)  # composed, and checked for a run to reuse, as they are taken
-        if not to_run:
+        if not count:  # every job reused (resumes_here): no cluster to join
             return
         # Ray's own start-up lines (its cluster, its token) would come before the table.
         ray.init(
@@ -473,7 +472,7 @@ class RayLauncher(SweepLauncher):
         self.check_num_cpus(ray)
         remote = ray.remote(num_cpus=self.num_cpus)(_indexed)
         shared = ray.put(self.worker_arguments())
-        pending = [remote.remote(job, shared) for job in to_run]
+        pending = [remote.remote(job, shared) for job in jobs]
         try:
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
@@ -522,8 +521,7 @@ class SubmititLauncher(SweepLauncher):
         self.cluster = cluster
 
     def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any, Any]]:
-        to_run = list(jobs)  # composed, and checked for a run to reuse, as they are taken
-        if not to_run:
+        if not count:  # every job reused (resumes_here): nothing to queue
             return
         import submitit
         from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
@@ -547,7 +545,7 @@ class SubmititLauncher(SweepLauncher):
         arguments = self.worker_arguments()
         # One job array on SLURM; local jobs that submitit can stop (it cancels them by SIGINT).
         with signals.interruptible_children(), executor.batch():
-            submitted = [executor.submit(_indexed, job, arguments) for job in to_run]
+            submitted = [executor.submit(_indexed, job, arguments) for job in jobs]
         pending = dict(enumerate(submitted))
         try:
             while pending:
