@@ -93,3 +93,35 @@ def test_a_signal_between_a_workers_jobs_stops_the_next_one_before_it_starts(wor
     os.kill(os.getpid(), signal.SIGTERM)  # the worker waits for a job: nothing raises here
     with pytest.raises(signals.Terminated), signals.worker_job():
         raise AssertionError("a job started after the signal")
+
+
+class _SignalledWhenNamed:
+    def __set_name__(self, owner, name) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # its handler raises here: Python wraps it
+
+
+def test_a_signal_that_python_wraps_in_another_error_still_ends_the_run_killed(installed, tmp_path):
+    """SIGTERM arriving while a class body is made (an import, matplotlib's, mid-evaluate):
+    Python turns the handler's Terminated into "RuntimeError: Error calling __set_name__".
+    The run still ends KILLED, and the interruption, not a user error, is what comes out."""
+    import sqlite3
+
+    from ermlab.config import TrackingConfig
+    from ermlab.tracking import tracked_run
+
+    tracking = TrackingConfig(uri=f"sqlite:///{tmp_path}/mlflow.db", experiment="t")
+    with pytest.raises(signals.Terminated) as raised, tracked_run(tracking, "run"):
+        type("Plot", (), {"tick": _SignalledWhenNamed()})
+    assert raised.value.signum == signal.SIGTERM
+    assert isinstance(raised.value.__cause__, RuntimeError)  # what Python made of it
+    with sqlite3.connect(tmp_path / "mlflow.db") as db:
+        assert list(db.execute("select status from runs")) == [("KILLED",)]
+
+
+def test_a_user_error_with_no_signal_caught_stays_a_user_error(restored):
+    signals._received = None
+    err = ValueError("data.n_train=0 is not allowed")
+    assert signals.interrupt_behind(err) is None
+    signals.raise_if_interrupted(err)  # nothing raised
+    interrupt = KeyboardInterrupt()
+    assert signals.interrupt_behind(interrupt) is interrupt

@@ -162,6 +162,7 @@ def task(cfg) -> dict[str, Any]:
             run_folder.discard(out_dir, keep, Path.cwd())
         raise
     except USER_ERRORS as err:
+        signals.raise_if_interrupted(err)
         if os.environ.get("ERMLAB_DEBUG"):
             raise
         if not single:

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
+from ermlab import signals
+
 F = TypeVar("F", bound=Callable)
 
 EXIT_USER_ERROR = 2
@@ -64,6 +66,7 @@ def exit_on_user_error(prog: str) -> Callable[[F], F]:
             try:
                 return func(*args, **kwargs)
             except USER_ERRORS as err:
+                signals.raise_if_interrupted(err)
                 if os.environ.get("ERMLAB_DEBUG"):
                     raise
                 report(prog, err)

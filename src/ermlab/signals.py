@@ -120,6 +120,24 @@ def check() -> None:
         raise Terminated(_received)
 
 
+def interrupt_behind(err: BaseException) -> KeyboardInterrupt | None:
+    """The interruption ``err`` stands for: ``err`` itself if it is one; else, once a signal
+    was caught, a :class:`Terminated` for it, since an error raised while the handler's
+    exception unwinds is that signal in another form (Python wraps an exception raised in a
+    ``__set_name__``, as an import's class body calls it, in a RuntimeError; a library may
+    turn it into its own error); else None."""
+    if isinstance(err, KeyboardInterrupt):
+        return err
+    return Terminated(_received) if _received is not None else None
+
+
+def raise_if_interrupted(err: BaseException) -> None:
+    """Raise the interruption behind ``err`` (:func:`interrupt_behind`) in its place, where
+    it is another error: where user errors are caught, a signal is not reported as one."""
+    if (interrupt := interrupt_behind(err)) is not None and interrupt is not err:
+        raise interrupt from err
+
+
 def _signum(interrupt: KeyboardInterrupt) -> int:
     """The signal behind ``interrupt``: its own, else the one caught (a library waiting in C,
     Ray's ``wait``, turns the handler's :class:`Terminated` into a plain KeyboardInterrupt),

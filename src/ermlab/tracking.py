@@ -740,12 +740,15 @@ def tracked_run(
     if recorder is None:
         yield None
         return
+    from ermlab import signals
+
     try:
         yield recorder
-    except KeyboardInterrupt:
-        recorder.finish("KILLED")
-        raise
     except BaseException as err:
+        if signals.interrupt_behind(err) is not None:
+            recorder.finish("KILLED")
+            signals.raise_if_interrupted(err)
+            raise
         if (lost := lost_server(err, tracking)) is not None:
             recorder.discard_deferred()
             raise lost from None  # no server to mark the run FAILED on: reaped when it is back

@@ -26,6 +26,7 @@ from pathlib import Path
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from omegaconf import DictConfig, open_dict
 
+from ermlab import signals
 from ermlab.sweeps import launch
 
 # Hydra's launcher configs that ermlab runs on its own launchers (see the module docstring).
@@ -80,6 +81,7 @@ class SweepFolderSweeper(BasicSweeper):
                 self.config.hydra.sweep.dir = str(folder)
             return super().sweep(arguments)
         except USER_ERRORS as err:
+            signals.raise_if_interrupted(err)
             if os.environ.get("ERMLAB_DEBUG"):
                 raise
             report("ermlab", err)
