@@ -77,3 +77,25 @@ def test_a_sweep_writes_its_report_and_ermlab_report_rebuilds_it_identically(tmp
     ]
     for name in [*REPORT, *map(str, plots)]:
         assert (rebuilt / name).read_bytes() == (folder / name).read_bytes(), name
+
+
+@pytest.mark.slow
+def test_ermlab_report_names_the_config_groups_runs_chose_by_default(tmp_path: Path):
+    """Runs of one experiment, one with the default data and one choosing ``data=galton``
+    (by the command and by ``ermlab.run``): the report's ``data`` column names the default
+    option too, not an empty value (no override names it; the runs' tag of their choices)."""
+    import ermlab
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    store = [f"tracking.uri={uri}", "tracking.experiment=groups"]
+    run_cmd(["ermlab", "seed=1", *store], tmp_path, ERMLAB_ROOT=str(REPO))
+    ermlab.run("data=galton", "split=none", *store, out_dir=tmp_path / "api")
+    out = tmp_path / "report"
+    report = ["ermlab-report", "--experiment", "groups", "--tracking-uri", uri, "--out", str(out)]
+    run_cmd(report, tmp_path)
+    jobs = pd.read_csv(out / "jobs.csv")
+    assert set(jobs.columns[1:4]) == {"seed", "data", "split"}  # what differs, model does not
+    assert sorted(zip(jobs.data, jobs.split, jobs.seed, strict=True)) == [
+        ("galton", "none", 0),
+        ("height_weight", "random", 1),
+    ]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ermlab.sweeps.store import (
+    CHOICES_TAG,
     FAILED_JOBS,
     OVERRIDES_TAG,
     PARENT_TAG,
@@ -154,3 +155,27 @@ def test_reused_runs_are_read_in_batches_of_ids_and_one_of_another_experiment_by
     assert [r.info.run_id for r in runs] == [own, foreign, *old[::-1]]
     assert [r.data.metrics["risk/test/mse"] for r in runs] == [7.0, 6.0, 5.0, 4.0, 3.0, 2, 1, 0]
     assert len(searches) == 1 + 3  # the children, then 7 ids by 3
+
+
+def test_runs_without_an_override_of_a_group_show_the_option_they_used(store: Path):
+    """A group left at its default (no ``data=`` override) has no ``data`` param either: the
+    run's tag of its choices gives the value, and a group whose option differs is swept."""
+    client, experiment = _client(store, "groups")
+    chosen = [
+        (["seed=1"], {"data": "height_weight", "model": "ols"}),
+        (["data=bishop", "model=ols_poly"], {"data": "bishop", "model": "ols_poly"}),
+        ([], {"data": "height_weight", "model": "ridge"}),
+        (["seed=2"], None),  # a run from before the tag: its params, else empty
+    ]
+    for overrides, choices in chosen:
+        run = _job(client, experiment, overrides)
+        if choices is not None:
+            client.set_tag(run, CHOICES_TAG, json.dumps(choices))
+    sweep = load_runs(client, "groups")
+    assert sweep.swept == ["seed", "data", "model"]
+    assert sorted(tuple(r.values.values()) for r in sweep.records) == [
+        ("", "bishop", "ols_poly"),
+        ("", "height_weight", "ridge"),
+        ("1", "height_weight", "ols"),
+        ("2", "", ""),
+    ]

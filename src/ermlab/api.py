@@ -99,11 +99,18 @@ def run(*overrides: str, out_dir: str | Path | None = None) -> Result:
         A bad data file, a diverged fit, a missing file: the same errors, and messages, as the
         command (which prefixes the type name).
     """
+    from omegaconf import open_dict
+
     from ermlab.config import ConfigError, compose, validate
     from ermlab.pipeline import run as run_pipeline
+    from ermlab.sweeps.store import group_choices
 
     overrides = tuple(overrides)
-    config = validate(compose(list(overrides)))
+    composed = compose(list(overrides), return_hydra_config=True)
+    choices = group_choices(composed.hydra.runtime.choices)  # as the command tags them
+    with open_dict(composed):
+        del composed["hydra"]
+    config = validate(composed)
     if config.study is not None:
         raise ConfigError(
             f"study={config.study['name']!r} is not allowed in ermlab.run: a study is many runs "
@@ -114,7 +121,7 @@ def run(*overrides: str, out_dir: str | Path | None = None) -> Result:
         out_dir = run_dirs[-1]
     # The folder is made by the first file written: a run rejected before it leaves nothing.
     folder = (Path(out_dir) if out_dir is not None else _new_run_folder()).absolute()
-    result = run_pipeline(config, folder, overrides=list(overrides))
+    result = run_pipeline(config, folder, overrides=list(overrides), choices=choices)
     return Result(
         result.metrics,
         result.estimator,

@@ -183,11 +183,14 @@ def run_task(config, out_dir: Path) -> dict[str, float]:
 
     from ermlab.evaluate import metric_names, risk_table
     from ermlab.pipeline import run
+    from ermlab.sweeps.store import group_choices
     from ermlab.tracking import run_link
 
-    overrides = list(HydraConfig.get().overrides.task)
-    in_sweep = HydraConfig.get().mode == RunMode.MULTIRUN
-    result = run(config, out_dir, os.environ.get(PARENT_RUN_ENV), overrides, in_sweep)
+    hydra = HydraConfig.get()
+    overrides = list(hydra.overrides.task)
+    in_sweep = hydra.mode == RunMode.MULTIRUN
+    choices = group_choices(hydra.runtime.choices)
+    result = run(config, out_dir, os.environ.get(PARENT_RUN_ENV), overrides, in_sweep, choices)
     if in_sweep:  # the sweep's table says it all, and a terminal shows one progress line
         return metric_names(result.metrics)
     print(risk_table(result.metrics))

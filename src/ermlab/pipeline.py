@@ -8,7 +8,7 @@ with the same :func:`assess`, so both paths give identical metrics for the same 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from ermlab.models.lm_summary import LmSummary, lm_summary
 from ermlab.paths import atomic_path
 from ermlab.split import split
 from ermlab.sweeps.decomposition import log_predictions
-from ermlab.sweeps.store import OVERRIDES_TAG, override_key
+from ermlab.sweeps.store import CHOICES_TAG, OVERRIDES_TAG, override_key
 from ermlab.tracking import Recorder, check_reachable, config_tags, record_results, tracked_run
 
 
@@ -42,9 +42,12 @@ def run(
     parent_run_id: str | None = None,
     overrides: Sequence[str] = (),
     in_sweep: bool = False,
+    choices: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Run one experiment; plots and ``metrics.json`` go to ``out_dir``. ``overrides`` are the
-    command-line overrides that made this config (``key=value``), named in the run's name.
+    command-line overrides that made this config (``key=value``), named in the run's name;
+    ``choices`` the option of each config group it was composed with (``{"data":
+    "height_weight", ...}``, :func:`ermlab.sweeps.store.group_choices`), tagged for reports.
 
     Everything that can be rejected (the model arguments, the tracking server, the split sizes,
     a model that does not fit the task) is checked before the MLflow run opens, so a bad config
@@ -57,8 +60,13 @@ def run(
     models.check_task(estimator, train)
     name = run_name(config, train, overrides)
     resolved = to_dict(config)
-    # The sweep report reads the job back from its overrides; a resumed sweep finds its hash.
-    tags = {OVERRIDES_TAG: json.dumps(list(overrides)), **config_tags(resolved)}
+    # The sweep report reads the job back from its overrides and choices; a resumed sweep
+    # finds its hash.
+    tags = {
+        OVERRIDES_TAG: json.dumps(list(overrides)),
+        **({CHOICES_TAG: json.dumps(dict(choices))} if choices else {}),
+        **config_tags(resolved),
+    }
     with tracked_run(config.tracking, name, parent_run_id, tags) as recorder:
         if recorder is not None:
             # A sweep's job is short: its params go with its risks and its files with each

@@ -6,8 +6,10 @@ overrides of the job that reused it), plus the jobs that failed before their run
 parent's artifact :data:`FAILED_JOBS`, written at the end of the sweep). The swept keys are the
 parent's param :data:`SWEEP_KEYS_PARAM`; each job's values come from its overrides (a reused
 run: the reusing job's; else its tag :data:`OVERRIDES_TAG`, the overrides it ran with), else
-from its params. Any other set of runs (an experiment and an MLflow filter string: ``dvc exp run
---queue`` experiments, say) is swept over the keys whose values differ between the runs.
+from the config groups it ran with (its tag :data:`CHOICES_TAG`: ``data=height_weight`` where
+no override named ``data``), else from its params. Any other set of runs (an experiment and an
+MLflow filter string: ``dvc exp run --queue`` experiments, say) is swept over the keys whose
+values differ between the runs.
 
 mlflow is imported lazily: the job itself imports only the names below.
 """
@@ -22,6 +24,7 @@ from typing import Any
 from ermlab.tracking import search_all_runs
 
 OVERRIDES_TAG = "ermlab.overrides"  # JSON list of the job's key=value overrides
+CHOICES_TAG = "ermlab.choices"  # JSON object: config group -> the option the run used
 PARENT_TAG = "mlflow.parentRunId"
 SWEEP_KEYS_PARAM = "sweep.keys"  # JSON list of the swept keys, in command-line order
 SWEEP_VALUES_PREFIX = "sweep.values."  # + key: the swept values, comma-separated
@@ -47,6 +50,25 @@ class Sweep:
 def override_key(override: str) -> str:
     """The config key of a ``key=value`` override (``+``/``~``/``++`` prefixes dropped)."""
     return override.split("=", 1)[0].lstrip("+~")
+
+
+def group_choices(choices) -> dict[str, str]:
+    """Hydra's ``runtime.choices`` (config group -> option, ``hydra/...`` groups included)
+    -> the groups of the experiment's own config that have an option: ``{"data":
+    "height_weight", "model": "ols", ...}`` (Hydra's own groups and unchosen ones left out)."""
+    return {
+        str(group): str(option)
+        for group, option in choices.items()
+        if option is not None and not str(group).startswith("hydra")
+    }
+
+
+def run_values(run, job_overrides: list[str] | None = None) -> dict[str, str]:
+    """What a run was asked for, key -> value: the config groups it used (:data:`CHOICES_TAG`),
+    overridden by its overrides (``job_overrides`` where given, else :data:`OVERRIDES_TAG`)."""
+    if job_overrides is None:
+        job_overrides = json.loads(run.data.tags.get(OVERRIDES_TAG, "[]"))
+    return json.loads(run.data.tags.get(CHOICES_TAG, "{}")) | parse_overrides(job_overrides)
 
 
 def parse_overrides(overrides: list[str]) -> dict[str, str]:
@@ -176,12 +198,8 @@ def _predictions_loader(client, run):
 
 
 def _values(run, swept: list[str], job_overrides: list[str] | None = None) -> dict[str, str]:
-    recorded = job_overrides
-    if recorded is None:
-        recorded = json.loads(run.data.tags.get(OVERRIDES_TAG, "[]"))
-    overrides = parse_overrides(recorded)
-    params = run.data.params
-    return {k: overrides.get(k, params.get(k, "")) for k in swept}
+    asked, params = run_values(run, job_overrides), run.data.params
+    return {k: asked.get(k, params.get(k, "")) for k in swept}
 
 
 def job_records(
@@ -243,14 +261,14 @@ def load_sweep(client, parent_run_id: str) -> Sweep:
 
 
 def varying_keys(runs: list) -> list[str]:
-    """The keys whose value differs between ``runs``: override keys (from
-    :data:`OVERRIDES_TAG`, in first-seen order), then the params no such key covers (a swept
+    """The keys whose value differs between ``runs`` (:func:`run_values`): override keys, then
+    config groups, each in first-seen order; then the params no such key covers (a swept
     ``model`` choice covers every ``model.*`` param)."""
-    overrides = [parse_overrides(json.loads(r.data.tags.get(OVERRIDES_TAG, "[]"))) for r in runs]
+    asked = [run_values(r) for r in runs]
     keys: list[str] = []
-    for values in overrides:
-        keys += [k for k in values if k not in keys]
-    swept = [k for k in keys if len({o.get(k) for o in overrides}) > 1]
+    for names in [json.loads(r.data.tags.get(OVERRIDES_TAG, "[]")) for r in runs] + asked:
+        keys += [k for k in map(override_key, names) if k not in keys]
+    swept = [k for k in keys if len({a.get(k) for a in asked}) > 1]
     names = sorted({k for r in runs for k in r.data.params})
     for name in names:
         if any(name == k or name.startswith(k + ".") for k in swept):
