@@ -24,13 +24,20 @@ def test_default_config_composes_and_validates():
     [
         ("data.n_train=0", "data.n_train=0 is not allowed: an integer > 0"),
         ("data.n_train=-5", "data.n_train=-5 is not allowed"),
-        ("data.n_train=abc", "data.n_train: Value 'abc'"),
-        ("data.nonsense=1", "data.nonsense: Key 'nonsense' not in"),
+        ("data.n_train=abc", "data.n_train='abc' is not allowed: an integer"),
+        ("data.n_train=1.5", "data.n_train=1.5 is not allowed: an integer"),
+        ("data.noise_sd=abc", "data.noise_sd='abc' is not allowed: a number"),
+        ("plots=maybe", "plots='maybe' is not allowed: true or false"),
+        ("seed=", "seed='' is not allowed: an integer"),
+        ("data.xyz=1", "data.xyz is not a key of data: its keys are kind, n_train, n_test,"),
+        ("data.ntrain=1", "data.ntrain is not a key of data: did you mean n_train? its keys"),
+        ("datas=iris", "datas is not a key of the config: did you mean data? its keys are seed,"),
         ("split.test_fraction=1.5", "split.test_fraction=1.5 is not allowed: a number strictly"),
         ("split.test_fraction=0", "split.test_fraction=0.0 is not allowed"),
         ("data.noise_sd=-1", "data.noise_sd=-1.0 is not allowed: a number >= 0"),
         ("seed=-1", "seed=-1 is not allowed"),
-        ("model=no_such_model", "Could not find 'model/no_such_model'"),
+        ("model=no_such_model", "model=no_such_model is not allowed: one of dummy, "),
+        ("split=rand", "split=rand is not allowed: did you mean random? one of biased, "),
     ],
 )
 def test_bad_values_give_one_line_naming_the_key(override: str, expected: str):

@@ -18,6 +18,7 @@ import functools
 import json
 import math
 import numbers
+import re
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
+
+from ermlab.errors import did_you_mean
 
 
 class ConfigError(ValueError):
@@ -707,11 +710,14 @@ def _keep(cache: OrderedDict, key: str, value: Any) -> None:
 
 
 def one_line(err: BaseException) -> str:
-    """Condense an OmegaConf/Hydra error into one line: the key and what went wrong."""
+    """Condense an OmegaConf/Hydra error into one line: the key and what went wrong, in
+    ermlab's words where it is a mistake people make (:func:`_in_words`)."""
     key = getattr(err, "full_key", None)
     cause = err.__cause__ or err.__context__
     if not key and cause is not None and getattr(cause, "full_key", None):
         key, err = cause.full_key, cause
+    if (said := _in_words(err, key)) is not None:
+        return said
     # OmegaConf appends "full_key: ... object_type=..." lines; Hydra lists available options.
     lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
     lines = [
@@ -721,6 +727,48 @@ def one_line(err: BaseException) -> str:
     lines = lines[: next((i for i, ln in enumerate(lines) if ln.startswith("Config search")), None)]
     message = " ".join(lines) or type(err).__name__
     return f"{key}: {message}" if key else message
+
+
+# OmegaConf's names of the types a value could not be converted to, as ermlab says them.
+_KINDS = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}
+
+
+def _in_words(err: BaseException, key: str | None) -> str | None:
+    """The line for a mistake people make, in the words of ermlab's own checks (``key=value is
+    not allowed: ...``), or None for any other error:
+
+    - an option of a config group that does not exist (``model=olss``): the options, and the
+      closest one;
+    - a key the section does not have (``data.ntrain``): its keys, and the closest one;
+    - a value of the wrong type (``data.n_train=abc``): the type the key takes.
+    """
+    from hydra.errors import MissingConfigException
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
+
+    if isinstance(err, MissingConfigException) and err.options and err.missing_cfg_file:
+        group, _, option = err.missing_cfg_file.rpartition("/")
+        options = [str(o) for o in err.options]
+        hint = did_you_mean(option, options)
+        return f"{group}={option} is not allowed: {hint}one of {', '.join(options)}"
+    if not key:
+        return None
+    section, _, name = key.rpartition(".")
+    node = getattr(err, "parent_node", None)
+    if isinstance(err, ConfigAttributeError | ConfigKeyError) and isinstance(node, DictConfig):
+        # Hydra's own node is not the experiment's (its keys are hydra.*'s business).
+        keys = [str(k) for k in node.keys() if not str(k).startswith("_") and str(k) != "hydra"]
+        where = section or "the config"
+        if not keys:
+            return f"{key} is not a key of {where}, which has none here"
+        return f"{key} is not a key of {where}: {did_you_mean(name, keys)}its keys are " + (
+            ", ".join(keys)
+        )
+    kind = re.search(r"converted to (\w+)|not a valid (bool)", str(err))
+    if isinstance(err, ValidationError) and kind is not None:
+        expected = _KINDS.get(kind.group(1) or "Boolean")
+        if expected is not None:
+            return f"{key}={err.value!r} is not allowed: {expected}"
+    return None
 
 
 def to_dict(config: Config | DictConfig) -> dict[str, Any]:

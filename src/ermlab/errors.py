@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from ermlab import signals
@@ -49,6 +49,15 @@ def user_message(err: BaseException) -> str:
     if type(err).__name__ == "ConfigError" or isinstance(err, CopiedError):
         return text
     return f"{type(err).__name__}: {text}"
+
+
+def did_you_mean(name: str, names: Sequence[str]) -> str:
+    """``"did you mean <the closest of names>? "`` when one is close to ``name``, else ``""``:
+    the hint before a list of what is allowed."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(names), n=1)
+    return f"did you mean {close[0]}? " if close else ""
 
 
 def report(prog: str, err: BaseException) -> None:

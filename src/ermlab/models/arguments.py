@@ -16,7 +16,6 @@ YAML that the new class does not take (``ermlab model._target_=sklearn.svm.SVR``
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ermlab.config import ConfigError
+from ermlab.errors import did_you_mean
 
 # Keys of the model node that are Hydra's, not the estimator's.
 HYDRA_KEYS = ("_target_", "_convert_", "_recursive_")
@@ -104,11 +104,9 @@ def check_arguments(obj: Any, model_cfg: dict[str, Any]) -> dict[str, Any]:
         return kwargs
     for key in kwargs:
         if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
-            hint = f"did you mean {close[0]}? " if close else ""
             raise ConfigError(
-                f"model.{key} is not an argument of {obj.__name__}: {hint}its arguments are "
-                f"{', '.join(names) or '(none)'}"
+                f"model.{key} is not an argument of {obj.__name__}: {did_you_mean(key, names)}"
+                f"its arguments are {', '.join(names) or '(none)'}"
             )
     return kwargs
 
