@@ -241,6 +241,19 @@ def test_more_deferred_params_than_one_batch_holds_are_all_written(tmp_path: Pat
     assert data.metrics == metrics
 
 
+def test_a_new_store_is_created_without_mlflows_info_lines(
+    tmp_path: Path, capfd: pytest.CaptureFixture
+):
+    """A first run's output is its risks: MLflow's "Creating initial MLflow database
+    tables..." and "Updating database tables" lines are not shown."""
+    from ermlab.tracking import client_for
+
+    client_for(_local(tmp_path))
+    assert (tmp_path / "mlflow.db").exists()
+    out, err = capfd.readouterr()
+    assert "database tables" not in out + err
+
+
 def test_the_store_is_write_ahead_logged_and_synced_at_checkpoints(tmp_path: Path):
     """ermlab's SQLite store: WAL (written in the file) and, on every connection MLflow opens
     to it, synchronous=NORMAL (1); another database, even a WAL one, keeps SQLite's default

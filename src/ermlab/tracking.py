@@ -502,9 +502,16 @@ def quiet_mlflow() -> None:
     """Turn off MLflow's own console output, unless the user set it: a progress bar for each
     artifact download (a resumed sweep's report reads one a reused run) and a "View run at"
     line for each run ended on a server. A sweep of 100 jobs printed hundreds of lines, piped
-    or not; ermlab names its runs in its own lines."""
+    or not; ermlab names its runs in its own lines. Also its two INFO lines as it creates a
+    new SQLite store ("Creating initial MLflow database tables...", "Updating database
+    tables"): a first run's output is the risks; its warnings and errors still show."""
+    import logging
+
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    store_setup = logging.getLogger("mlflow.store.db.utils")
+    if store_setup.level == logging.NOTSET:  # unless the user set it
+        store_setup.setLevel(logging.WARNING)
 
 
 def client_for(tracking) -> tuple[Any, str]:

@@ -460,6 +460,7 @@ class RayLauncher(SweepLauncher):
         if not count:  # every job reused (resumes_here): no cluster to join
             return
         # Ray's own start-up lines (its cluster, its token) would come before the table.
+        _drop_token_auth_notice()
         ray.init(
             address=self.address,
             ignore_reinit_error=True,
@@ -495,6 +496,25 @@ class RayLauncher(SweepLauncher):
                 f"hydra.launcher.num_cpus={self.num_cpus} is more than any node of the Ray "
                 f"cluster has (at most {largest:g} CPUs): a job could never start"
             )
+
+
+RAY_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
+def _drop_token_auth_notice() -> None:
+    """Ray warns, at every private cluster it starts, that it turned token authentication on
+    ("Token authentication is enabled for this Ray cluster..."): the secure default, nothing to
+    do, and a WARNING line above the sweep's table. That notice alone is dropped; Ray's warning
+    that a cluster runs without authentication still shows."""
+    import logging
+
+    logger = logging.getLogger(RAY_TOKEN_LOGGER)
+    if _not_the_enabled_notice not in logger.filters:
+        logger.addFilter(_not_the_enabled_notice)
+
+
+def _not_the_enabled_notice(record) -> bool:
+    return not record.getMessage().startswith("Token authentication is enabled")
 
 
 class SubmititLauncher(SweepLauncher):
