@@ -74,6 +74,7 @@ def test_summary_means_and_standard_errors_equal_pandas_on_jobs_csv(tmp_path: Pa
     names = set(summary.columns)
     assert {"risk/bayes/mse/mean", "gap/mse/se", "bias2", "variance", "noise"} <= names
     assert "risk/population/mse_se/mean" not in names  # a Monte Carlo error, not a risk
+    assert (summary["risk/bayes/mse/se"] == 0).all()
     assert set(jobs.columns) >= {"overrides", "status", "reason", "run_id", "n/train", *SWEPT}
 
 
@@ -179,3 +180,29 @@ def test_runs_predicting_at_different_points_get_no_decomposition():
     report = summarize(records, ["seed"])
     assert report.summary[0].get("bias2") is None
     assert any("not at the same points" in note for note in report.notes)
+
+
+@pytest.mark.parametrize("n", [2, 3, 7])
+def test_equal_values_summarize_to_themselves_with_no_standard_error(n: int):
+    """The Bayes risk of every seed: 0.09 three times sums to 0.27000000000000002, whose mean
+    and spread would report rounding noise (an SE of 1.7e-17)."""
+    from ermlab.sweeps.report import mean_and_se
+
+    assert mean_and_se([0.09] * n) == (0.09, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("xs", "integers"), [([1, 3], True), ([0, 1, 2, 3, 9], True), ([0.5, 0.75], False)]
+)
+def test_an_integer_swept_key_gets_integer_ticks(xs: list[float], integers: bool):
+    """A polynomial degree swept over 1 and 3 is ticked 1, 2, 3, not 1.25, 1.5, ..."""
+    from ermlab.plots import pyplot
+    from ermlab.sweeps.report_plots import _finish_axes
+
+    fig, ax = pyplot().subplots()
+    ax.plot(xs, [1.0] * len(xs), label="risk")
+    _finish_axes(ax, xs, [1.0] * len(xs), "model.degree", "mse", 1)
+    fig.canvas.draw()
+    ticks = [t for t in ax.get_xticks() if min(xs) <= t <= max(xs)]
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks) == integers
+    pyplot().close(fig)

@@ -61,9 +61,14 @@ def check_close(
 def mean_se(values: np.ndarray) -> tuple[float, float]:
     """Mean and standard error of the mean of a 1-D array of n ≥ 2 values.
 
-    The standard error is the sample standard deviation (ddof = 1) over √n.
+    The standard error is the sample standard deviation (ddof = 1) over √n. Equal values (a
+    Bayes risk, the same for every seed) give that value and a standard error of exactly 0,
+    not the rounding of their sum (0.09 three times: a mean of 0.09000000000000001, an SE of
+    1e-17).
     """
     values = np.asarray(values, dtype=float)
+    if values.min() == values.max():
+        return float(values[0]), 0.0
     return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
 
 

@@ -74,6 +74,10 @@ def _log_scale(values: list[float]) -> bool:
 def _finish_axes(ax, xs: list[float], ys: list[float], xlabel: str, ylabel: str, n_lines: int):
     if _log_scale(xs):
         ax.set_xscale("log")
+    elif xs and all(float(x).is_integer() for x in xs):
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # a degree is 1 or 2, never 1.25
     elif xs and min(xs) == 0 and _log_scale([x for x in xs if x > 0]):
         # a penalty swept from 0 (alpha=0,0.001,...,10): linear up to the smallest positive value
         smallest = min(x for x in xs if x > 0)
