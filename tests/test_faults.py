@@ -289,6 +289,37 @@ def test_a_worker_killed_outright_ends_the_sweep_in_one_line_with_no_run_left_ru
     assert statuses[0] == "FAILED" and sorted(statuses[1:]) == ["KILLED", "KILLED"]
 
 
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie waiting to be collected has)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.slow
+def test_the_sweeps_process_killed_outright_leaves_no_worker_and_no_job_running(tmp_path: Path):
+    """SIGKILL to the ``ermlab`` process of a parallel sweep: its two workers, mid-job, end
+    their jobs' runs KILLED and exit (they waited on each other's pipes for ever, their runs
+    RUNNING); the parent run, whose process could not end it, is reaped by the next command."""
+    proc = _start_parallel_sweep(tmp_path)
+    workers = _children(proc.pid)
+    assert len(workers) == 2
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 60
+    while not all(map(_gone, workers)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in workers if not _gone(pid)]
+    for pid in left:  # endless fits: none may outlive the test
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "a worker outlived its sweep"
+    statuses = [r["status"] for r in runs(tmp_path / "mlflow.db")]
+    assert statuses == ["RUNNING", "KILLED", "KILLED"]  # the parent, then its two jobs
+    run_cmd(_ermlab(tmp_path, "tracking=local", "data.n_train=20"), tmp_path)
+    assert [r["status"] for r in runs(tmp_path / "mlflow.db")][:3] == ["KILLED"] * 3
+
+
 # A student's own estimator with a bug: fitting with buggy=True raises a KeyError, which is
 # not a user error (ermlab.errors.USER_ERRORS) but a bug in code the job runs.
 BUGGY_MODEL = """\

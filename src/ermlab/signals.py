@@ -70,6 +70,11 @@ def install_in_worker() -> None:
     install()
 
 
+def in_worker_job() -> bool:
+    """Whether this pool worker is inside :func:`worker_job` (its job's run may be open)."""
+    return bool(_worker_in_job)
+
+
 @contextlib.contextmanager
 def worker_job() -> Iterator[None]:
     """One job in a pool worker (see :func:`install_in_worker`): none starts after a signal."""

@@ -423,6 +423,33 @@ _WORKER_ARGUMENTS: dict[str, Any] = {}  # a pool worker's execute_job arguments 
 def _keep_arguments(arguments: dict[str, Any]) -> None:
     signals.install_in_worker()  # a signal stops this worker's job, and starts no other
     _WORKER_ARGUMENTS.update(arguments)
+    _end_when_orphaned(os.getppid())
+
+
+ORPHAN_POLL_S = 0.5  # how often a worker looks whether the sweep's process is still there
+ORPHAN_JOB_END_S = 60.0  # how long an orphaned worker's job may take to end its run
+
+
+def _end_when_orphaned(sweep_pid: int) -> None:
+    """End this pool worker once the sweep's process ``sweep_pid`` is gone (SIGKILL, out of
+    memory): its job's run ends KILLED, as at a SIGTERM, and the worker exits. Nothing else
+    would ever end it: the pool it waits on has lost its owner, and each worker holds the
+    other's pipes open, so they would wait on each other for ever, their runs RUNNING while
+    they live (the reaper leaves a live process's run alone). A thread, since the worker's
+    main thread may be blocked reading the pool's pipe."""
+    import signal
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == sweep_pid:
+            time.sleep(ORPHAN_POLL_S)
+        os.kill(os.getpid(), signal.SIGTERM)  # in a job: it ends KILLED; else none starts
+        deadline = time.monotonic() + ORPHAN_JOB_END_S
+        while signals.in_worker_job() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os._exit(128 + signal.SIGTERM)
+
+    threading.Thread(target=watch, name="ermlab-orphan-watch", daemon=True).start()
 
 
 def _run_in_worker(job: Job) -> tuple[int, Any, Any]:
