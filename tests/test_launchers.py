@@ -54,6 +54,20 @@ def test_joblib_workers_give_the_serial_metrics_bit_for_bit(serial, tmp_path: Pa
         assert parallel[seed] == metrics
 
 
+@pytest.mark.slow
+def test_the_table_lists_the_jobs_in_the_sweeps_order_whatever_order_workers_end_them(
+    tmp_path: Path,
+):
+    """The first job draws 3·10⁶ population points, the second 10³: the second ends first,
+    yet the table lists them as the command does, as a serial sweep's table does."""
+    sizes = "data.n_population=3000000,1000"
+    args = ["ermlab", "-m", sizes, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+    args += ["tracking=off", f"hydra.sweep.dir={tmp_path}/multirun"]
+    out = run_cmd(args, tmp_path, ERMLAB_ROOT=str(REPO)).stdout
+    rows = [line.split()[0] for line in out.splitlines() if line.startswith("data.")]
+    assert rows == ["data.n_population=3000000", "data.n_population=1000"]
+
+
 class JobProbe(Callback):
     """A user's Hydra callback: a line for each ``on_job_start`` and ``on_job_end``, with the
     job's number and the seed of the config it is handed."""

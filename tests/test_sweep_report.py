@@ -91,6 +91,13 @@ def test_a_failed_job_is_listed_with_its_reason(tmp_path: Path):
     summary = pd.read_csv(tmp_path / "summary.csv")
     empty = summary[(summary.model == "knn") & (summary["data.n_train"] == 5)]
     assert list(empty.n_seeds) == [0] and empty["risk/test/mse/mean"].isna().all()
+    assert list(empty.n_failed) == [1] and summary.n_failed.sum() == 1
+    # The console's table says so too: a configuration whose every job failed is no blank row.
+    header, _, *rows = summary_table(report).splitlines()
+    assert header.split()[3] == "failed"
+    assert [row.split()[:4] for row in rows if row.split()[:2] == ["knn", "5"]] == [
+        ["knn", "5", "0", "1"]
+    ]
     text = (tmp_path / "report.md").read_text()
     assert "1 failed" in text and "## Failed jobs" in text and why in text
 

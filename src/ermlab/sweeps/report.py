@@ -12,11 +12,11 @@ once and dropping them. :func:`write_report` writes
 
 - ``jobs.csv``: one row per job (its overrides, the swept values, ``status`` ``ok``/``failed``,
   ``reason``, ``run_id``, every metric);
-- ``summary.csv``: one row per configuration: the swept keys but seed, ``n_seeds``,
-  ``risk/<split>/<loss>/mean|se`` and ``gap/<loss>/mean|se`` (the standard error of the mean
-  over seeds, sd (ddof 1)/√n; empty with one seed), then ``bias2``, ``variance``, ``noise``,
-  ``decomposition_gap`` = bias2 + variance + noise − mean population MSE and
-  ``decomposition_gap_se``, its Monte Carlo standard error;
+- ``summary.csv``: one row per configuration: the swept keys but seed, ``n_seeds`` (its jobs
+  that worked) and ``n_failed``, ``risk/<split>/<loss>/mean|se`` and ``gap/<loss>/mean|se``
+  (the standard error of the mean over seeds, sd (ddof 1)/√n; empty with one seed), then
+  ``bias2``, ``variance``, ``noise``, ``decomposition_gap`` = bias2 + variance + noise − mean
+  population MSE and ``decomposition_gap_se``, its Monte Carlo standard error;
 - ``plots/``: risk against each numeric swept key (a dot plot when none is numeric), and the
   decomposition against each numeric key;
 - ``report.md`` and a self-contained ``report.html`` (images embedded as data URIs).
@@ -147,6 +147,7 @@ class _Group:
     def __init__(self, values: dict[str, str]) -> None:
         self.values = values
         self.n_ok = 0
+        self.n_failed = 0
         self.metrics: dict[str, list[float]] = {}
         self.decomposition = Decomposition()
         self.missing_predictions = 0
@@ -208,6 +209,7 @@ def summarize(records: Iterable[JobRecord], swept: list[str]) -> Report:
             metric_names.update(record.metrics)
         else:
             n_failed += 1
+            group.n_failed += 1
         jobs.append(
             {
                 "overrides": record.overrides,
@@ -224,6 +226,7 @@ def summarize(records: Iterable[JobRecord], swept: list[str]) -> Report:
     summary_columns = [
         *group_keys,
         "n_seeds",
+        "n_failed",
         *(f"{m}/{stat}" for m in stat_names for stat in ("mean", "se")),
         *DECOMPOSITION_COLUMNS,
     ]
@@ -245,7 +248,7 @@ def summarize(records: Iterable[JobRecord], swept: list[str]) -> Report:
 
 
 def _summary_row(group: _Group, stat_names: list[str]) -> tuple[dict[str, object], str | None]:
-    row: dict[str, object] = {**group.values, "n_seeds": group.n_ok}
+    row: dict[str, object] = {**group.values, "n_seeds": group.n_ok, "n_failed": group.n_failed}
     for name in stat_names:
         values = group.metrics.get(name)
         if values:
@@ -296,13 +299,16 @@ def pm(row: dict[str, object], name: str) -> str:
 
 
 def summary_columns_shown(report: Report) -> list[tuple[str, Callable[[dict], str]]]:
-    """The columns of the human-readable summary table: the configuration, ``n_seeds``, the main
-    risk on train, test and population (mean ± SE), the Bayes risk, the decomposition."""
+    """The columns of the human-readable summary table: the configuration, ``n_seeds`` (and
+    ``failed`` when a job failed), the main risk on train, test and population (mean ± SE),
+    the Bayes risk, the decomposition."""
     loss = report.main_loss
     shown: list[tuple[str, Callable[[dict], str]]] = [
         (k, lambda r, k=k: str(r[k])) for k in report.group_keys
     ]
     shown.append(("n_seeds", lambda r: str(r["n_seeds"])))
+    if report.n_failed:  # a configuration whose every job failed: not a row of blanks
+        shown.append(("failed", lambda r: str(r["n_failed"])))
     for split, title in (("train", "train"), ("test", "test"), ("population", "population")):
         shown.append((f"{title} {loss}", lambda r, s=split: pm(r, f"risk/{s}/{loss}")))
     shown.append((f"Bayes {loss}", lambda r: _short(r.get(f"risk/bayes/{loss}/mean"))))

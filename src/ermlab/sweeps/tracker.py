@@ -27,7 +27,8 @@ class SweepTracker(Callback):
     """Hydra callback: one MLflow parent run around a multirun, and a results table at the end."""
 
     def __init__(self) -> None:
-        self.rows: list[tuple[str, dict[str, float]]] = []
+        # (job number, label, metrics) as each job ends; the table lists them by number.
+        self.rows: list[tuple[int, str, dict[str, float]]] = []
         self.parent = None
         self.failed = False
         self.reused_runs: list[dict] = []  # {"run_id", "overrides"}: store.REUSED_RUNS
@@ -60,6 +61,7 @@ class SweepTracker(Callback):
 
     def on_job_end(self, config, job_return, **kwargs: Any) -> None:
         from hydra.core.utils import JobStatus
+        from omegaconf import OmegaConf
 
         from ermlab.sweeps.resume import REUSED
 
@@ -72,7 +74,9 @@ class SweepTracker(Callback):
             metrics = {FAILED: _raised(job_return._return_value, label)}
         self.failed = self.failed or FAILED in metrics
         reused = metrics.pop(REUSED, None)
-        self.rows.append((label, {} if FAILED in metrics else metrics))
+        number = OmegaConf.select(config, "hydra.job.num", default=None)
+        number = len(self.rows) if number is None else int(number)
+        self.rows.append((number, label, {} if FAILED in metrics else metrics))
         self.returns.append((list(job_return.overrides or []), metrics))
         if reused is not None:
             self._reused(reused, list(job_return.overrides or []))
@@ -102,7 +106,9 @@ class SweepTracker(Callback):
                 file=sys.stderr,
             )
             self.failed = True
-        print(table if table is not None else sweep_table(self.rows))
+        # In the sweep's order, as a serial sweep ends them, whatever order workers end them in.
+        in_order = [(label, metrics) for _, label, metrics in sorted(self.rows, key=lambda r: r[0])]
+        print(table if table is not None else sweep_table(in_order))
         if self.reused_runs:  # else the same table, at once, would look like jobs that ran
             print(reused_line(len(self.reused_runs), len(self.rows)))
         if written:
