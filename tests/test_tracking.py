@@ -56,10 +56,15 @@ def test_a_failing_fit_marks_the_run_failed(tmp_path: Path):
         f"tracking.uri=sqlite:///{db}",
         "tracking.experiment=t",
     ]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as raised:
         run(validate(compose(overrides)), tmp_path / "out")
     (recorded,) = _runs(db, "t")
     assert recorded.info.status == "FAILED"
+    # Why, as the command says it, where the MLflow UI shows the run's tags.
+    from ermlab.errors import user_message
+
+    assert recorded.data.tags["ermlab.error"] == user_message(raised.value)
+    assert recorded.data.tags["ermlab.error"].startswith("ValueError: Expected n_neighbors <=")
 
 
 def _sweep(tmp_path: Path, *overrides: str):

@@ -34,6 +34,9 @@ CONFIG_HASH_TAG = "config_hash"  # what a resumed sweep looks up (see config_has
 # told from one still running: see reap_stale_runs.
 HOST_TAG, PID_TAG, REAPED_TAG = "ermlab.host", "ermlab.pid", "ermlab.reaped"
 SQLITE_BUSY_TIMEOUT_S = 60  # how long a writer waits for another one's lock before failing
+# A FAILED run's reason, the one line ermlab printed (the MLflow UI shows it among the tags).
+ERROR_TAG = "ermlab.error"
+MAX_TAG_LENGTH = 8000  # MLflow's limit on a tag's value
 
 
 def store_root() -> Path:
@@ -740,7 +743,8 @@ def tracked_run(
     """Open an MLflow run for the ``tracking`` config; yields ``None`` when tracking is off.
 
     The run ends FINISHED, or (and the error propagates) KILLED on Ctrl-C or a termination
-    signal (see :mod:`ermlab.signals`), FAILED when the body raises anything else.
+    signal (see :mod:`ermlab.signals`), FAILED when the body raises anything else, with the
+    error's one line as its tag :data:`ERROR_TAG`.
     """
     with lost_server_in_one_line(tracking):
         recorder = open_run(tracking, run_name, parent_run_id, tags)
@@ -759,10 +763,20 @@ def tracked_run(
         if (lost := lost_server(err, tracking)) is not None:
             recorder.discard_deferred()
             raise lost from None  # no server to mark the run FAILED on: reaped when it is back
+        _record_error(recorder, err)
         recorder.finish("FAILED")
         raise
     with lost_server_in_one_line(tracking):  # the deferred files go up as the run ends
         recorder.finish("FINISHED")
+
+
+def _record_error(recorder: Recorder, err: BaseException) -> None:
+    """Tag the run about to end FAILED with why (:data:`ERROR_TAG`), written as it ends."""
+    from mlflow.entities import RunTag
+
+    from ermlab.errors import user_message
+
+    recorder.log_params({}, [RunTag(ERROR_TAG, user_message(err)[:MAX_TAG_LENGTH])], defer=True)
 
 
 def record_results(
