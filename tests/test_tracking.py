@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -246,13 +247,76 @@ def test_more_deferred_params_than_one_batch_holds_are_all_written(tmp_path: Pat
     assert data.metrics == metrics
 
 
-def test_a_new_store_is_created_without_mlflows_info_lines(
-    tmp_path: Path, capfd: pytest.CaptureFixture
+def _schema(db: Path) -> tuple[list, list, list]:
+    """A SQLite store's tables and indexes (their SQL, a line per column or constraint, in
+    sorted order: MLflow's migrations list a table's constraints in an order that changes
+    from one process to the next), its migration revision and its Default experiment."""
+    import sqlite3
+
+    def lines(sql: str | None) -> list[str]:
+        return sorted(line.strip().rstrip(",") for line in (sql or "").splitlines())
+
+    with contextlib.closing(sqlite3.connect(db)) as store:
+        return (
+            sorted(
+                (kind, name, table, lines(sql))
+                for kind, name, table, sql in store.execute(
+                    "select type, name, tbl_name, sql from sqlite_master"
+                )
+            ),
+            store.execute("select * from alembic_version").fetchall(),
+            store.execute(
+                "select experiment_id, name, artifact_location, lifecycle_stage from experiments"
+                " where name = 'Default'"
+            ).fetchall(),
+        )
+
+
+def test_a_new_store_is_a_copy_of_the_one_mlflow_makes_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    """A first run's output is its risks: MLflow's "Creating initial MLflow database
-    tables..." and "Updating database tables" lines are not shown."""
+    """ermlab copies a new store from an empty one made once per MLflow version (MLflow's
+    migrations cost seconds): the same tables, indexes and revision as the store MLflow
+    makes itself, the same Default experiment; made once, then only copied."""
     from ermlab.tracking import client_for
 
+    monkeypatch.setenv("ERMLAB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)  # MLflow's Default experiment's folder is relative to it
+    (tmp_path / "mlflow").mkdir()
+    _client(tmp_path / "mlflow" / "mlflow.db").search_experiments()  # MLflow's own way
+    client_for(_local(tmp_path / "first"))
+    (template,) = (tmp_path / "cache").iterdir()
+    made = template.stat().st_mtime_ns
+    client_for(_local(tmp_path / "second"))
+    assert template.stat().st_mtime_ns == made and len(list(template.parent.iterdir())) == 1
+    expected = _schema(tmp_path / "mlflow" / "mlflow.db")
+    assert len(expected[0]) > 30 and expected[2]  # tables and indexes; the Default experiment
+    for copy in ("first", "second"):
+        assert _schema(tmp_path / copy / "mlflow.db") == expected, copy
+
+
+def test_a_cache_that_cannot_be_written_leaves_the_store_to_mlflow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from ermlab.tracking import client_for
+
+    (tmp_path / "cache").write_text("a file, not a folder")
+    monkeypatch.setenv("ERMLAB_CACHE_DIR", str(tmp_path / "cache"))
+    client, experiment = client_for(_local(tmp_path / "store"))
+    assert client.get_experiment(experiment).name == "t"
+    assert not [p for p in tmp_path.rglob("*") if "partial" in p.name]
+
+
+def test_a_new_store_is_created_without_mlflows_info_lines(
+    tmp_path: Path, capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+):
+    """A first run's output is its risks: MLflow's "Creating initial MLflow database
+    tables..." and "Updating database tables" lines are not shown (MLflow creating the store
+    itself: ermlab's cache of an empty one cannot be written here)."""
+    from ermlab.tracking import client_for
+
+    (tmp_path / "cache").write_text("a file, not a folder")
+    monkeypatch.setenv("ERMLAB_CACHE_DIR", str(tmp_path / "cache"))
     client_for(_local(tmp_path))
     assert (tmp_path / "mlflow.db").exists()
     out, err = capfd.readouterr()

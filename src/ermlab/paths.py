@@ -23,6 +23,16 @@ def project_root() -> Path:
     return PACKAGE_DIR.parents[1]
 
 
+def cache_dir() -> Path:
+    """What ermlab keeps between projects and runs, made again if deleted (the empty MLflow
+    store of :mod:`ermlab.store_template`): ``$ERMLAB_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/ermlab``, else ``~/.cache/ermlab``."""
+    if env := os.environ.get("ERMLAB_CACHE_DIR"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "ermlab"
+
+
 def conf_dir() -> Path:
     return project_root() / "conf"
 

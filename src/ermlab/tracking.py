@@ -527,6 +527,7 @@ def client_for(tracking) -> tuple[Any, str]:
     if uri.startswith(("http://", "https://")):
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(SERVER_REQUEST_RETRIES))
     with _store_lock(uri):
+        _create_if_new(uri)
         client = MlflowClient(tracking_uri=concurrent_sqlite(uri))
     if uri not in _reaped_stores():
         _reaped_stores().add(uri)
@@ -558,6 +559,20 @@ def _store_lock(uri: str) -> Iterator[None]:
 
 
 _LOCKED_OPENS: set[str] = set()  # SQLite stores this process has opened under _store_lock
+
+
+def _create_if_new(uri: str) -> None:
+    """A SQLite store that does not exist yet (or is an empty file) is made a copy of an empty
+    one (:mod:`ermlab.store_template`: milliseconds instead of MLflow's seconds of migrations);
+    any other store is left to MLflow."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix):
+        return
+    path = Path(uri[len(prefix) :].split("?")[0])
+    if not path.exists() or path.stat().st_size == 0:
+        from ermlab.store_template import new_store_from_template
+
+        new_store_from_template(path)
 
 
 @functools.cache
