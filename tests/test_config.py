@@ -38,6 +38,8 @@ def test_default_config_composes_and_validates():
         ("seed=-1", "seed=-1 is not allowed"),
         ("model=no_such_model", "model=no_such_model is not allowed: one of dummy, "),
         ("split=rand", "split=rand is not allowed: did you mean random? one of biased, "),
+        ("+data.xyz=1", "data.xyz is not a key of data: its keys are kind, n_train, n_test,"),
+        ("data.n_train=${foo}", "data.n_train: Interpolation key 'foo' not found"),
     ],
 )
 def test_bad_values_give_one_line_naming_the_key(override: str, expected: str):
@@ -46,6 +48,26 @@ def test_bad_values_give_one_line_naming_the_key(override: str, expected: str):
     message = str(info.value)
     assert expected in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "expected"),
+    [
+        ("data", "ntrain", 5, "data.ntrain is not a key of data: did you mean n_train? its"),
+        ("data", "n_train", "abc", "data.n_train='abc' is not allowed: an integer"),
+        ("split", "test_frac", 0.2, "split.test_frac is not a key of split: did you mean test_"),
+    ],
+)
+def test_a_bad_params_yaml_section_names_its_key_in_full(section, key, value, expected):
+    """params.yaml (the DVC path) is validated section by section: a section's own merge
+    names the key within it, ``data.ntrain``, not ``ntrain`` of "the config"."""
+    from omegaconf import OmegaConf
+
+    plain = OmegaConf.to_container(compose([]), resolve=True)
+    plain[section][key] = value
+    with pytest.raises(ConfigError) as info:
+        validate(plain)
+    assert str(info.value).startswith(expected)
 
 
 def test_params_yaml_is_not_stale():

@@ -192,17 +192,21 @@ def test_runs_predicting_at_different_points_get_no_decomposition():
 @pytest.mark.parametrize("n", [2, 3, 7])
 def test_equal_values_summarize_to_themselves_with_no_standard_error(n: int):
     """The Bayes risk of every seed: 0.09 three times sums to 0.27000000000000002, whose mean
-    and spread would report rounding noise (an SE of 1.7e-17)."""
+    and spread would report rounding noise (an SE of 9.8e-18). Infinite values (a diverged
+    NLL every time) have no standard error."""
     from ermlab.sweeps.report import mean_and_se
 
     assert mean_and_se([0.09] * n) == (0.09, 0.0)
+    mean, se = mean_and_se([np.inf] * n)
+    assert mean == np.inf and np.isnan(se)
 
 
 @pytest.mark.parametrize(
     ("xs", "integers"), [([1, 3], True), ([0, 1, 2, 3, 9], True), ([0.5, 0.75], False)]
 )
 def test_an_integer_swept_key_gets_integer_ticks(xs: list[float], integers: bool):
-    """A polynomial degree swept over 1 and 3 is ticked 1, 2, 3, not 1.25, 1.5, ..."""
+    """A polynomial degree swept over 1 and 3 is ticked 1, 2, 3, not 1.25, 1.5, ... (a
+    penalty swept from 0 over decades keeps its symmetric log axis, integers or not)."""
     from ermlab.plots import pyplot
     from ermlab.sweeps.report_plots import _finish_axes
 
@@ -212,4 +216,16 @@ def test_an_integer_swept_key_gets_integer_ticks(xs: list[float], integers: bool
     fig.canvas.draw()
     ticks = [t for t in ax.get_xticks() if min(xs) <= t <= max(xs)]
     assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks) == integers
+    pyplot().close(fig)
+
+
+def test_a_penalty_swept_from_zero_over_decades_keeps_its_symlog_axis():
+    from ermlab.plots import pyplot
+    from ermlab.sweeps.report_plots import _finish_axes
+
+    xs = [0, 1, 10, 100, 1000]
+    fig, ax = pyplot().subplots()
+    ax.plot(xs, [1.0] * len(xs), label="risk")
+    _finish_axes(ax, xs, [1.0] * len(xs), "model.alpha", "mse", 1)
+    assert ax.get_xscale() == "symlog"
     pyplot().close(fig)

@@ -179,3 +179,23 @@ def test_runs_without_an_override_of_a_group_show_the_option_they_used(store: Pa
         ("1", "height_weight", "ols"),
         ("2", "", ""),
     ]
+
+
+def test_runs_that_do_not_say_their_options_are_told_apart_by_their_params(store: Path):
+    """DVC stages' runs carry no choices tag: mixed with runs that do, a group is compared
+    only between the runs that say their option, and covers no params, so the DVC runs'
+    ``data.n_train`` still tells them apart (they are not two seeds of one configuration)."""
+    client, experiment = _client(store, "mixed")
+    for n_train in (50, 100):  # dvc repro with data.n_train changed: no overrides, no choices
+        run = _job(client, experiment, [])
+        client.log_param(run, "data.n_train", str(n_train))
+    run = _job(client, experiment, ["seed=1"])
+    client.log_param(run, "data.n_train", "100")
+    client.set_tag(run, CHOICES_TAG, json.dumps({"data": "height_weight", "model": "ols"}))
+    sweep = load_runs(client, "mixed")
+    assert sweep.swept == ["data.n_train", "seed"]  # seed: by its param (the others: none)
+    assert sorted(tuple(r.values.values()) for r in sweep.records) == [
+        ("100", ""),
+        ("100", "1"),
+        ("50", ""),
+    ]

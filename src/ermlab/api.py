@@ -143,9 +143,10 @@ class SweepResult:
         ``jobs.csv``: one row per job (its overrides, the swept values, ``status`` ``ok`` or
         ``failed``, ``reason``, ``run_id``, every metric).
     summary : pandas.DataFrame
-        ``summary.csv``: one row per configuration (the swept keys but ``seed``), ``n_seeds``,
-        ``<metric>/mean`` and ``<metric>/se`` over seeds (and the bias–variance–noise split when
-        the data are synthetic).
+        ``summary.csv``: one row per configuration (the swept keys but ``seed``), ``n_seeds``
+        and ``n_failed`` (its jobs that worked and that failed), ``<metric>/mean`` and
+        ``<metric>/se`` over seeds (and the bias–variance–noise split when the data are
+        synthetic).
     folder : pathlib.Path
         The sweep directory: the two CSV files, ``report.md``, ``report.html``, ``plots/`` and
         one folder per job.

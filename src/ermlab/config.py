@@ -550,7 +550,13 @@ def _typed(section: str, node: Any, schemas: dict[str, type]) -> DictConfig:
         raise ConfigError(f"{section}.kind={kind!r} is not allowed: one of {sorted(schemas)}")
     key = json.dumps([section, node], sort_keys=True, default=repr)
     if key not in _TYPED_SECTIONS:
-        _keep(_TYPED_SECTIONS, key, OmegaConf.merge(_schema(schemas[kind]), node))
+        from omegaconf.errors import OmegaConfBaseException
+
+        try:
+            merged = OmegaConf.merge(_schema(schemas[kind]), node)
+        except OmegaConfBaseException as err:  # its key is the section's: data.<key>
+            raise ConfigError(one_line(err, within=section)) from None
+        _keep(_TYPED_SECTIONS, key, merged)
     return _TYPED_SECTIONS[key]  # never changed: OmegaConf.merge copies its first argument
 
 
@@ -578,7 +584,7 @@ def validate(cfg: DictConfig | dict, sections: tuple[str, ...] | None = None) ->
     ------
     ConfigError with one line naming the key and what is allowed.
     """
-    plain = cfg if isinstance(cfg, dict) else OmegaConf.to_container(cfg, resolve=True)
+    plain = cfg if isinstance(cfg, dict) else _resolved(cfg)
     memo_key = json.dumps([plain, sections], sort_keys=True, default=repr)
     if memo_key in _VALIDATED:
         return copy.deepcopy(_VALIDATED[memo_key])
@@ -588,6 +594,17 @@ def validate(cfg: DictConfig | dict, sections: tuple[str, ...] | None = None) ->
     if config is None:  # something is wrong: the whole merge says what, in OmegaConf's words
         config = _validated_whole(plain, sections)
     return _remember(memo_key, config)
+
+
+def _resolved(cfg: DictConfig) -> dict[str, Any]:
+    """``cfg`` as plain containers, its interpolations resolved (``data.n_train=${foo}``: a
+    key that does not exist is a one-line ConfigError, as any other mistake)."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as err:
+        raise ConfigError(one_line(err)) from None
 
 
 def _wanted_nodes(plain: dict[str, Any], sections: tuple[str, ...] | None) -> dict[str, Any]:
@@ -709,13 +726,17 @@ def _keep(cache: OrderedDict, key: str, value: Any) -> None:
         cache.popitem(last=False)
 
 
-def one_line(err: BaseException) -> str:
+def one_line(err: BaseException, within: str = "") -> str:
     """Condense an OmegaConf/Hydra error into one line: the key and what went wrong, in
-    ermlab's words where it is a mistake people make (:func:`_in_words`)."""
+    ermlab's words where it is a mistake people make (:func:`_in_words`). ``within`` is the
+    section a merge of the section alone was about (its keys are relative: ``n_train`` of
+    ``data``)."""
     key = getattr(err, "full_key", None)
     cause = err.__cause__ or err.__context__
     if not key and cause is not None and getattr(cause, "full_key", None):
         key, err = cause.full_key, cause
+    if within:
+        key = f"{within}.{key}" if key else within
     if (said := _in_words(err, key)) is not None:
         return said
     # OmegaConf appends "full_key: ... object_type=..." lines; Hydra lists available options.

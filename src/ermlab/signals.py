@@ -70,6 +70,11 @@ def install_in_worker() -> None:
     install()
 
 
+def received() -> int | None:
+    """The first signal caught (its number), or None."""
+    return _received
+
+
 def in_worker_job() -> bool:
     """Whether this pool worker is inside :func:`worker_job` (its job's run may be open)."""
     return bool(_worker_in_job)

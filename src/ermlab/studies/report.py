@@ -64,10 +64,10 @@ def mean_se(values: np.ndarray) -> tuple[float, float]:
     The standard error is the sample standard deviation (ddof = 1) over √n. Equal values (a
     Bayes risk, the same for every seed) give that value and a standard error of exactly 0,
     not the rounding of their sum (0.09 three times: a mean of 0.09000000000000001, an SE of
-    1e-17).
+    9.8e-18); infinite ones (a diverged NLL every time) keep their NaN standard error.
     """
     values = np.asarray(values, dtype=float)
-    if values.min() == values.max():
+    if np.isfinite(values[0]) and values.min() == values.max():
         return float(values[0]), 0.0
     return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
 

@@ -44,7 +44,7 @@ def study_params(module: ModuleType, node: dict[str, Any]):
     try:
         return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(module.Params), values))
     except OmegaConfBaseException as err:
-        raise ConfigError(f"study.{one_line(err)}") from None
+        raise ConfigError(one_line(err, within="study")) from None
 
 
 def folder(name: str) -> Path:

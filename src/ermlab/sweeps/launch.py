@@ -380,7 +380,9 @@ class JoblibLauncher(SweepLauncher):
             from joblib.externals.loky import get_reusable_executor
 
             return get_reusable_executor(
-                max_workers=workers, initializer=_keep_arguments, initargs=(arguments,)
+                max_workers=workers,
+                initializer=_keep_arguments,
+                initargs=(arguments, os.getpid()),
             )
         if self.backend == "multiprocessing":
             import multiprocessing
@@ -390,7 +392,7 @@ class JoblibLauncher(SweepLauncher):
                 workers,
                 mp_context=multiprocessing.get_context("fork"),
                 initializer=_keep_arguments,
-                initargs=(arguments,),
+                initargs=(arguments, os.getpid()),
             )
         raise AssertionError(f"backend {self.backend}, checked when the launcher was made")
 
@@ -420,10 +422,10 @@ def _indexed(job: Job, arguments: dict[str, Any]) -> tuple[int, Any, Any]:
 _WORKER_ARGUMENTS: dict[str, Any] = {}  # a pool worker's execute_job arguments (see executor)
 
 
-def _keep_arguments(arguments: dict[str, Any]) -> None:
+def _keep_arguments(arguments: dict[str, Any], sweep_pid: int) -> None:
     signals.install_in_worker()  # a signal stops this worker's job, and starts no other
     _WORKER_ARGUMENTS.update(arguments)
-    _end_when_orphaned(os.getppid())
+    _end_when_orphaned(sweep_pid)
 
 
 ORPHAN_POLL_S = 0.5  # how often a worker looks whether the sweep's process is still there
@@ -441,11 +443,13 @@ def _end_when_orphaned(sweep_pid: int) -> None:
     import threading
 
     def watch() -> None:
-        while os.getppid() == sweep_pid:
-            time.sleep(ORPHAN_POLL_S)
+        while os.getppid() == sweep_pid:  # the sweep's pid, not the parent's at start: gone
+            time.sleep(ORPHAN_POLL_S)  # before this thread started, it is caught too
         os.kill(os.getpid(), signal.SIGTERM)  # in a job: it ends KILLED; else none starts
         deadline = time.monotonic() + ORPHAN_JOB_END_S
-        while signals.in_worker_job() and time.monotonic() < deadline:
+        # Once the handler has run (a job starting as it runs stops at its check), wait for
+        # the job in hand to end its run; one stuck in C code past the deadline is reaped.
+        while time.monotonic() < deadline and (not signals.received() or signals.in_worker_job()):
             time.sleep(0.05)
         os._exit(128 + signal.SIGTERM)
 

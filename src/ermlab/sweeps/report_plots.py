@@ -74,15 +74,15 @@ def _log_scale(values: list[float]) -> bool:
 def _finish_axes(ax, xs: list[float], ys: list[float], xlabel: str, ylabel: str, n_lines: int):
     if _log_scale(xs):
         ax.set_xscale("log")
-    elif xs and all(float(x).is_integer() for x in xs):
-        from matplotlib.ticker import MaxNLocator
-
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # a degree is 1 or 2, never 1.25
     elif xs and min(xs) == 0 and _log_scale([x for x in xs if x > 0]):
         # a penalty swept from 0 (alpha=0,0.001,...,10): linear up to the smallest positive value
         smallest = min(x for x in xs if x > 0)
         ax.set_xscale("symlog", linthresh=smallest)
         ax.set_xlim(left=-0.2 * smallest, right=2 * max(xs))
+    elif xs and all(float(x).is_integer() for x in xs):
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # a degree is 1 or 2, never 1.25
     if _log_scale(ys):
         ax.set_yscale("log")
         ax.set_ylim(bottom=min(ys) / 3)  # an interpolating fit's ~0 training risk falls below

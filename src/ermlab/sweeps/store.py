@@ -59,7 +59,7 @@ def group_choices(choices) -> dict[str, str]:
     return {
         str(group): str(option)
         for group, option in choices.items()
-        if option is not None and not str(group).startswith("hydra")
+        if option is not None and str(group) != "hydra" and not str(group).startswith("hydra/")
     }
 
 
@@ -263,15 +263,29 @@ def load_sweep(client, parent_run_id: str) -> Sweep:
 def varying_keys(runs: list) -> list[str]:
     """The keys whose value differs between ``runs`` (:func:`run_values`): override keys, then
     config groups, each in first-seen order; then the params no such key covers (a swept
-    ``model`` choice covers every ``model.*`` param)."""
+    ``model`` choice covers every ``model.*`` param).
+
+    A run without :data:`CHOICES_TAG` (a DVC stage's, an older one) does not say which
+    option of a group it used: it is left out when a group's options are compared, and a
+    group it leaves unknown covers no params (its params tell such runs apart)."""
     asked = [run_values(r) for r in runs]
+    tagged = [CHOICES_TAG in r.data.tags for r in runs]
     keys: list[str] = []
     for names in [json.loads(r.data.tags.get(OVERRIDES_TAG, "[]")) for r in runs] + asked:
         keys += [k for k in map(override_key, names) if k not in keys]
-    swept = [k for k in keys if len({a.get(k) for a in asked}) > 1]
+
+    def known(key: str) -> list[bool]:  # per run: whether it says its value of key
+        return [key in a or t for a, t in zip(asked, tagged, strict=True)]
+
+    swept = [
+        k
+        for k in keys
+        if len({a.get(k) for a, says in zip(asked, known(k), strict=True) if says}) > 1
+    ]
+    covering = [k for k in swept if all(known(k))]
     names = sorted({k for r in runs for k in r.data.params})
     for name in names:
-        if any(name == k or name.startswith(k + ".") for k in swept):
+        if name in swept or any(name.startswith(k + ".") for k in covering):
             continue
         if len({r.data.params.get(name) for r in runs}) > 1:
             swept.append(name)

@@ -27,14 +27,14 @@ class SweepTracker(Callback):
     """Hydra callback: one MLflow parent run around a multirun, and a results table at the end."""
 
     def __init__(self) -> None:
-        # (job number, label, metrics) as each job ends; the table lists them by number.
-        self.rows: list[tuple[int, str, dict[str, float]]] = []
+        # As each job ends, with its number: the table and the report list them by number.
+        self.rows: list[tuple[int, str, dict[str, float]]] = []  # (number, label, metrics)
         self.parent = None
         self.failed = False
         self.reused_runs: list[dict] = []  # {"run_id", "overrides"}: store.REUSED_RUNS
         self.reused_listed = 0  # how many of them the parent's listing holds
         self.reused_listed_at = 0.0  # time.monotonic() of its last writing
-        self.returns: list[tuple[list[str], dict]] = []  # per job: overrides, return value
+        self.returns: list[tuple[int, list[str], dict]] = []  # (number, overrides, return)
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
         try:
@@ -74,10 +74,10 @@ class SweepTracker(Callback):
             metrics = {FAILED: _raised(job_return._return_value, label)}
         self.failed = self.failed or FAILED in metrics
         reused = metrics.pop(REUSED, None)
-        number = OmegaConf.select(config, "hydra.job.num", default=None)
+        number = None if config is None else OmegaConf.select(config, "hydra.job.num")
         number = len(self.rows) if number is None else int(number)
         self.rows.append((number, label, {} if FAILED in metrics else metrics))
-        self.returns.append((list(job_return.overrides or []), metrics))
+        self.returns.append((number, list(job_return.overrides or []), metrics))
         if reused is not None:
             self._reused(reused, list(job_return.overrides or []))
         else:  # a job that ran takes far longer than the listing: the reused before it, listed
@@ -93,7 +93,8 @@ class SweepTracker(Callback):
         try:
             self._list_reused()  # the report reads the listing
             overrides = list(config.hydra.overrides.task)
-            table, _ = finish_sweep(self.parent, overrides, self.returns, folder)
+            jobs = [(o, r) for _, o, r in sorted(self.returns, key=lambda job: job[0])]
+            table, _ = finish_sweep(self.parent, overrides, jobs, folder)
             written = True
         except Exception as err:  # Hydra would only warn: say it in one line, exit 2
             if os.environ.get("ERMLAB_DEBUG"):
