@@ -47,14 +47,15 @@ def _template() -> Path:
     """The empty store of this MLflow version in the cache folder, made now if missing: its
     tables, migrated to MLflow's head revision, and nothing in them."""
     import mlflow
-    import sqlalchemy
-    from mlflow.store.db.utils import _initialize_tables
 
     from ermlab.paths import cache_dir
 
     template = cache_dir() / f"mlflow-{mlflow.__version__}-empty-store.db"
     if template.is_file():
         return template
+    import sqlalchemy
+    from mlflow.store.db.utils import _initialize_tables
+
     template.parent.mkdir(parents=True, exist_ok=True)
     partial = template.with_name(f".{template.name}.{os.getpid()}.partial")
     try:
