@@ -229,3 +229,12 @@ def test_a_penalty_swept_from_zero_over_decades_keeps_its_symlog_axis():
     _finish_axes(ax, xs, [1.0] * len(xs), "model.alpha", "mse", 1)
     assert ax.get_xscale() == "symlog"
     pyplot().close(fig)
+
+
+@pytest.mark.parametrize(
+    ("seeds", "label"), [(1, "mse risk (one seed)"), (4, "mse risk (mean ± SE over seeds)")]
+)
+def test_the_risk_axis_says_mean_and_se_only_where_seeds_were_swept(seeds: int, label: str):
+    from ermlab.sweeps.report_plots import _risk_label
+
+    assert _risk_label(summarize(_records(seeds=seeds), SWEPT)) == label

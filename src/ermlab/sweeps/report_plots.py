@@ -71,6 +71,13 @@ def _log_scale(values: list[float]) -> bool:
     return len(positive) == len(values) and bool(values) and max(values) / min(values) >= LOG_SPAN
 
 
+def _risk_label(report: Report) -> str:
+    """The risk axis's label: mean ± SE where seeds were swept, else each configuration's
+    one run."""
+    spread = "mean ± SE over seeds" if report.seeds_swept else "one seed"
+    return f"{report.main_loss} risk ({spread})"
+
+
 def _finish_axes(ax, xs: list[float], ys: list[float], xlabel: str, ylabel: str, n_lines: int):
     if _log_scale(xs):
         ax.set_xscale("log")
@@ -132,7 +139,7 @@ def plot_risk_curve(report: Report, key: str, path: Path) -> Path:
         label = "Bayes risk" if j == 0 else None
         ax.axhline(value, color="black" if shared else colour, lw=1, ls="-.", label=label)
         all_y.append(value)
-    _finish_axes(ax, all_x, all_y, key, f"{loss} risk (mean ± SE over seeds)", len(lines))
+    _finish_axes(ax, all_x, all_y, key, _risk_label(report), len(lines))
     ax.set_title(f"{loss} risk against {key}")
     save_figure(fig, path)
     return path
@@ -169,7 +176,7 @@ def plot_risk_dots(report: Report, path: Path) -> Path:
         ax.axvline(bayes[0], color="black", lw=1, ls="-.", label="Bayes risk")
     ax.set_yticks(range(len(rows)), labels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel(f"{loss} risk (mean ± SE over seeds)")
+    ax.set_xlabel(_risk_label(report))
     ax.grid(True, axis="x", alpha=0.3)
     ax.legend(fontsize=7)
     save_figure(fig, path)
