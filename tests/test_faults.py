@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -108,6 +109,13 @@ def test_a_sweep_stopped_by_a_signal_ends_parent_and_job_killed(tmp_path: Path, 
     assert code == status and "Traceback" not in out + err, err
     assert [r["status"] for r in runs(tmp_path / "mlflow.db")] == ["KILLED", "KILLED"]
     assert not list((tmp_path / "multirun").rglob("metrics.json"))
+    # How to go on: the parent run, and that the same command resumes.
+    assert re.search(
+        r"^ermlab: the sweep stopped with 0 job\(s\) done \(MLflow parent run [0-9a-f]{32}, "
+        r"KILLED\): the same command again runs only the jobs without a FINISHED run$",
+        err,
+        re.MULTILINE,
+    ), err
 
 
 @pytest.mark.slow

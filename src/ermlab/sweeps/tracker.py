@@ -239,6 +239,20 @@ def sweep_table(rows: list[tuple[str, dict[str, float]]]) -> str:
 
 
 def finish_open_sweeps(status: str) -> None:
-    """End every sweep whose parent run is still open (Ctrl-C, a signal) with ``status``."""
+    """End every sweep whose parent run is still open (Ctrl-C, a signal) with ``status``; a
+    sweep ended KILLED says how far it got and how to finish it (:func:`stopped_line`)."""
     for sweep in list(_OPEN_SWEEPS):
+        parent = sweep.parent
         sweep._finish(status)
+        if status == "KILLED" and parent is not None:
+            print(stopped_line(len(sweep.rows), parent.run_id), file=sys.stderr)
+
+
+def stopped_line(n_done: int, parent_run_id: str) -> str:
+    """What an interrupted sweep says before it exits: the jobs it finished are kept, and the
+    same command again runs only the others (:mod:`ermlab.sweeps.resume`)."""
+    return (
+        f"ermlab: the sweep stopped with {n_done} job(s) done (MLflow parent run "
+        f"{parent_run_id}, KILLED): the same command again runs only the jobs without a "
+        "FINISHED run"
+    )
