@@ -247,7 +247,7 @@ def test_the_reused_runs_listing_is_rewritten_at_most_once_a_second_and_whole_at
     sweep._finish("KILLED")
     assert parent.status == "KILLED" and len(parent.listings) == 3
     assert parent.listings[-1] == ([*_listed(range(200)), *_listed(range(201, 251))], True)
-    assert [label for _, label, _ in sweep.rows] == [f"seed={j}" for j in range(251)]
+    assert [" ".join(o) for _, o, _ in sweep.returns] == [f"seed={j}" for j in range(251)]
 
 
 def test_a_second_ctrl_c_as_the_last_listing_is_written_ends_the_parent_killed():

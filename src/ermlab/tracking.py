@@ -527,7 +527,6 @@ def client_for(tracking) -> tuple[Any, str]:
     if uri.startswith(("http://", "https://")):
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(SERVER_REQUEST_RETRIES))
     with _store_lock(uri):
-        _create_if_new(uri)
         client = MlflowClient(tracking_uri=concurrent_sqlite(uri))
     if uri not in _reaped_stores():
         _reaped_stores().add(uri)
@@ -540,18 +539,20 @@ def _store_lock(uri: str) -> Iterator[None]:
     """While this process first opens the SQLite store ``uri``, no other process does: MLflow
     creates a new store's tables, and two processes creating them at once (two sweeps started
     together) fail with "table ... already exists". The lock is the folder's (``flock``, released
-    when the block ends or the process dies), so no lock file is left beside the store."""
+    when the block ends or the process dies), so no lock file is left beside the store. A store
+    that does not exist yet is made under it (:func:`_create_if_new`)."""
     prefix = "sqlite:///"
     if not uri.startswith(prefix) or uri in _LOCKED_OPENS:
         yield
         return
     import fcntl
 
-    folder = Path(uri[len(prefix) :].split("?")[0]).parent
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder, os.O_RDONLY)
+    path = Path(uri[len(prefix) :].split("?")[0])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.parent, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        _create_if_new(path)
         yield
         _LOCKED_OPENS.add(uri)
     finally:
@@ -561,14 +562,10 @@ def _store_lock(uri: str) -> Iterator[None]:
 _LOCKED_OPENS: set[str] = set()  # SQLite stores this process has opened under _store_lock
 
 
-def _create_if_new(uri: str) -> None:
+def _create_if_new(path: Path) -> None:
     """A SQLite store that does not exist yet (or is an empty file) is made a copy of an empty
     one (:mod:`ermlab.store_template`: milliseconds instead of MLflow's seconds of migrations);
     any other store is left to MLflow."""
-    prefix = "sqlite:///"
-    if not uri.startswith(prefix):
-        return
-    path = Path(uri[len(prefix) :].split("?")[0])
     if not path.exists() or path.stat().st_size == 0:
         from ermlab.store_template import new_store_from_template
 

@@ -27,14 +27,13 @@ class SweepTracker(Callback):
     """Hydra callback: one MLflow parent run around a multirun, and a results table at the end."""
 
     def __init__(self) -> None:
-        # As each job ends, with its number: the table and the report list them by number.
-        self.rows: list[tuple[int, str, dict[str, float]]] = []  # (number, label, metrics)
         self.parent = None
         self.failed = False
         self.reused_runs: list[dict] = []  # {"run_id", "overrides"}: store.REUSED_RUNS
         self.reused_listed = 0  # how many of them the parent's listing holds
         self.reused_listed_at = 0.0  # time.monotonic() of its last writing
-        self.returns: list[tuple[int, list[str], dict]] = []  # (number, overrides, return)
+        # As each job ends: (its number, overrides, return value); listed by number at the end.
+        self.returns: list[tuple[int, list[str], dict]] = []
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
         try:
@@ -75,8 +74,7 @@ class SweepTracker(Callback):
         self.failed = self.failed or FAILED in metrics
         reused = metrics.pop(REUSED, None)
         number = None if config is None else OmegaConf.select(config, "hydra.job.num")
-        number = len(self.rows) if number is None else int(number)
-        self.rows.append((number, label, {} if FAILED in metrics else metrics))
+        number = len(self.returns) if number is None else int(number)
         self.returns.append((number, list(job_return.overrides or []), metrics))
         if reused is not None:
             self._reused(reused, list(job_return.overrides or []))
@@ -93,8 +91,7 @@ class SweepTracker(Callback):
         try:
             self._list_reused()  # the report reads the listing
             overrides = list(config.hydra.overrides.task)
-            jobs = [(o, r) for _, o, r in sorted(self.returns, key=lambda job: job[0])]
-            table, _ = finish_sweep(self.parent, overrides, jobs, folder)
+            table, _ = finish_sweep(self.parent, overrides, self._in_order(), folder)
             written = True
         except Exception as err:  # Hydra would only warn: say it in one line, exit 2
             if os.environ.get("ERMLAB_DEBUG"):
@@ -107,17 +104,23 @@ class SweepTracker(Callback):
                 file=sys.stderr,
             )
             self.failed = True
-        # In the sweep's order, as a serial sweep ends them, whatever order workers end them in.
-        in_order = [(label, metrics) for _, label, metrics in sorted(self.rows, key=lambda r: r[0])]
-        print(table if table is not None else sweep_table(in_order))
+        rows = [
+            (job_label(o), {} if FAILED in metrics else metrics) for o, metrics in self._in_order()
+        ]
+        print(table if table is not None else sweep_table(rows))
         if self.reused_runs:  # else the same table, at once, would look like jobs that ran
-            print(reused_line(len(self.reused_runs), len(self.rows)))
+            print(reused_line(len(self.reused_runs), len(self.returns)))
         if written:
             parent = f"{PARENT_NOTE}{self.parent.run_id})" if self.parent else ""
             print(f"{REPORT_LINE}{folder / 'report.html'}{parent}")
         self._finish("FAILED" if self.failed else "FINISHED")
         if self.failed:
             sys.exit(EXIT_USER_ERROR)
+
+    def _in_order(self) -> list[tuple[list[str], dict]]:
+        """(overrides, return value) of every job that ended, in the sweep's order, as a serial
+        sweep ends them, whatever order workers end them in."""
+        return [(o, r) for _, o, r in sorted(self.returns, key=lambda job: job[0])]
 
     def _reused(self, run_id: str, overrides: list[str]) -> None:
         """A job skipped by a resumed sweep: its older run belongs to this sweep too, listed
@@ -245,7 +248,7 @@ def finish_open_sweeps(status: str) -> None:
         parent = sweep.parent
         sweep._finish(status)
         if status == "KILLED" and parent is not None:
-            print(stopped_line(len(sweep.rows), parent.run_id), file=sys.stderr)
+            print(stopped_line(len(sweep.returns), parent.run_id), file=sys.stderr)
 
 
 def stopped_line(n_done: int, parent_run_id: str) -> str:
