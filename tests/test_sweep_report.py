@@ -238,3 +238,37 @@ def test_the_risk_axis_says_mean_and_se_only_where_seeds_were_swept(seeds: int, 
     from ermlab.sweeps.report_plots import _risk_label
 
     assert _risk_label(summarize(_records(seeds=seeds), SWEPT)) == label
+
+
+def _drawn(monkeypatch, plot, *args):
+    """The figure ``plot`` draws, laid out as it is saved, instead of its PNG."""
+    import ermlab.plots
+
+    drawn = []
+
+    def keep(fig, path):
+        fig.tight_layout()
+        fig.canvas.draw()
+        drawn.append(fig)
+
+    monkeypatch.setattr(ermlab.plots, "save_figure", keep)
+    plot(*args, Path("unused.png"))
+    return drawn[0]
+
+
+def test_the_noise_shared_by_every_configuration_is_one_line_and_no_legend_covers_a_line(
+    monkeypatch,
+):
+    from ermlab.plots import pyplot
+    from ermlab.sweeps.report_plots import plot_decomposition, plot_risk_curve
+
+    report = summarize(_records(), SWEPT)  # ols and knn: the same data, the same noise
+    fig = _drawn(monkeypatch, plot_decomposition, report, "data.n_train")
+    ax = fig.axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels.count("noise") == 1 and not [x for x in labels if x.endswith(": noise")]
+    assert sum("bias²" in x for x in labels) == 2  # the models' own components, one each
+    for figure in (fig, _drawn(monkeypatch, plot_risk_curve, report, "data.n_train")):
+        axes, legend = figure.axes[0], figure.axes[0].get_legend()
+        assert legend.get_window_extent().x0 >= axes.get_window_extent().x1
+        pyplot().close(figure)

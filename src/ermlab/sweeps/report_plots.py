@@ -96,7 +96,8 @@ def _finish_axes(ax, xs: list[float], ys: list[float], xlabel: str, ylabel: str,
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, ncol=2 if n_lines > 4 else 1)
+    # Beside the axes, never over them: inside, "best" still covers a line when many cross.
+    ax.legend(fontsize=7, ncol=2 if n_lines > 4 else 1, loc="upper left", bbox_to_anchor=(1.01, 1))
 
 
 def plot_risk_curve(report: Report, key: str, path: Path) -> Path:
@@ -105,7 +106,7 @@ def plot_risk_curve(report: Report, key: str, path: Path) -> Path:
 
     plt = pyplot()
     loss = report.main_loss
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
     lines = _lines(report, key)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     all_x, all_y, floors = [], [], []
@@ -188,25 +189,47 @@ def plot_decomposition(report: Report, key: str, path: Path) -> Path:
     from ermlab.plots import pyplot, save_figure
 
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
     lines = _lines(report, key)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     all_x = []
+    # The noise is the data's: one black line when every configuration has the same, not a
+    # line per colour drawn over one another.
+    shared_noise = _same_series([_series(rows, key, "noise", None)[:2] for _, rows in lines])
     for i, (label, rows) in enumerate(lines):
         for j, (name, title, style, marker) in enumerate(COMPONENTS):
             xs, ys, _ = _series(rows, key, name, None)
             if not xs:
                 continue
+            if name == "noise" and shared_noise and len(lines) > 1:
+                continue  # drawn once, below
             colour = colours[(i if len(lines) > 1 else j) % len(colours)]
             named = len(lines) <= MAX_LEGEND_LINES and label
             text = f"{label}: {title}" if named else (title if i == 0 else None)
             ax.plot(xs, ys, ls=style, marker=marker, ms=4, color=colour, label=text)
             all_x += xs
+    if shared_noise and len(lines) > 1:
+        xs, ys, _ = _series(lines[0][1], key, "noise", None)
+        _, title, style, marker = next(c for c in COMPONENTS if c[0] == "noise")
+        ax.plot(xs, ys, ls=style, marker=marker, ms=4, color="black", label=title)
     ax.axhline(0.0, color="grey", lw=0.5)
     _finish_axes(ax, all_x, [], key, "squared loss", len(lines))
     ax.set_title(f"bias² + variance + noise against {key}")
     save_figure(fig, path)
     return path
+
+
+def _same_series(series: list[tuple[list, list]]) -> bool:
+    """Whether every (xs, ys) of ``series`` is the first one, to a relative 1e-9 (the same
+    noise computed in different jobs may differ in its last bits)."""
+    import math
+
+    first_xs, first_ys = series[0] if series else ([], [])
+    return all(
+        xs == first_xs
+        and all(math.isclose(y, z, rel_tol=1e-9) for y, z in zip(ys, first_ys, strict=True))
+        for xs, ys in series
+    )
 
 
 def plot_report(report: Report, folder: Path) -> list[Path]:
