@@ -18,7 +18,9 @@ from ermlab.sweeps.store import (
     load_runs,
     load_sweep,
     sweep_params,
+    write_sweep_report,
 )
+from ermlab.tracking import CONFIG_HASH_TAG
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +37,13 @@ def _client(folder: Path, name: str):
     return client, experiment
 
 
-def _job(client, experiment, overrides, parent=None, status="FINISHED", mse=1.0):
+def _job(client, experiment, overrides, parent=None, status="FINISHED", mse=1.0, start=None):
     tags = {OVERRIDES_TAG: json.dumps(overrides)}
     if parent:
         tags[PARENT_TAG] = parent
-    run = client.create_run(experiment, tags=tags).info.run_id
+    if start is not None:  # a run of ermlab's: its config's hash (here: its overrides)
+        tags[CONFIG_HASH_TAG] = "-".join(overrides)
+    run = client.create_run(experiment, start_time=start, tags=tags).info.run_id
     for override in overrides:
         key, value = override.split("=")
         client.log_param(run, key, value)
@@ -122,6 +126,26 @@ def test_runs_by_experiment_and_filter_are_swept_over_what_differs(store: Path):
         load_runs(client, "nope")
     with pytest.raises(StoreError, match="not a sweep's parent run"):
         load_sweep(client, sweep.records[0].run_id)
+
+
+def test_a_config_run_again_counts_once_by_its_newest_finished_run(store: Path):
+    """``ermlab seed=1`` twice, or a sweep run again with ``rerun=true``: the same numbers
+    again, which would pass for more seeds and shrink the standard errors."""
+    client, experiment = _client(store, "again")
+    _job(client, experiment, ["seed=0"], mse=1.0, start=1)
+    _job(client, experiment, ["seed=1"], mse=2.0, start=2)
+    newest = _job(client, experiment, ["seed=1"], mse=2.5, start=5)
+    finished = _job(client, experiment, ["seed=2"], mse=3.0, start=3)
+    _job(client, experiment, ["seed=2"], status="KILLED", start=6)  # interrupted, run again
+    _job(client, experiment, ["seed=3"], mse=4.0)  # no config hash (not ermlab's): kept
+    sweep = load_runs(client, "again")
+    kept = {r.values["seed"]: r for r in sweep.records}
+    assert len(sweep.records) == 4 and [r.status for r in sweep.records] == ["ok"] * 4
+    assert kept["1"].run_id == newest and kept["2"].run_id == finished
+    assert sweep.notes and sweep.notes[0].startswith("2 run(s) repeated the config")
+    report, _ = write_sweep_report(sweep, store / "again")
+    assert report.summary[0]["n_seeds"] == 4 and report.notes[0] == sweep.notes[0]
+    assert sweep.notes[0] in (store / "again" / "report.md").read_text()
 
 
 def test_reused_runs_are_read_in_batches_of_ids_and_one_of_another_experiment_by_its_id(

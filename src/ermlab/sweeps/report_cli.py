@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
         sweep = load_runs(client, args.experiment, args.filter)
     report, _ = write_sweep_report(sweep, args.out)
     print(summary_table(report))
+    for note in sweep.notes:  # how the runs were chosen (the report's other notes: report.md)
+        print(note)
     print(f"ermlab-report: {len(report.jobs)} jobs ({report.n_failed} failed) -> {args.out}")
 
 

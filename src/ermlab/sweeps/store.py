@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ermlab.tracking import search_all_runs
+from ermlab.tracking import CONFIG_HASH_TAG, search_all_runs
 
 OVERRIDES_TAG = "ermlab.overrides"  # JSON list of the job's key=value overrides
 CHOICES_TAG = "ermlab.choices"  # JSON object: config group -> the option the run used
@@ -45,6 +45,7 @@ class Sweep:
     records: list  # list[JobRecord], in sorted order of the swept values
     swept: list[str]
     title: str
+    notes: tuple[str, ...] = ()  # what the report says about how the runs were chosen
 
 
 def override_key(override: str) -> str:
@@ -308,11 +309,38 @@ def load_runs(client, experiment: str, filter_string: str = "") -> Sweep:
     runs = [r for r in runs if SWEEP_KEYS_PARAM not in r.data.params]
     if not runs:
         raise StoreError(f"no runs in experiment {experiment!r} match the filter {filter_string!r}")
+    runs, repeats = one_run_per_config(runs)
     swept = varying_keys(runs)
     title = f"Runs of experiment {experiment}" + (
         f" where {filter_string}" if filter_string else ""
     )
-    return Sweep(job_records(client, runs, swept), swept, title)
+    notes = ()
+    if repeats:
+        notes = (
+            f"{repeats} run(s) repeated the config of another run (the same tag "
+            f"{CONFIG_HASH_TAG}: the same seed, the same numbers) and are left out: each config "
+            "counts once, by its newest FINISHED run.",
+        )
+    return Sweep(job_records(client, runs, swept), swept, title, notes)
+
+
+def one_run_per_config(runs: list) -> tuple[list, int]:
+    """``runs`` with one run per config (tag :data:`~ermlab.tracking.CONFIG_HASH_TAG`): the
+    newest FINISHED one, else the newest; a run without the tag is kept. Returns (the runs
+    kept, in their given order; how many were left out). A config run again (``ermlab seed=1``
+    twice, a sweep with ``hydra.sweeper.rerun=true``) computed the same numbers: counted twice,
+    it would pass for two seeds and shrink the standard errors by about √2."""
+    best: dict[str, Any] = {}
+    for run in runs:
+        key = run.data.tags.get(CONFIG_HASH_TAG)
+        if key is None:
+            continue
+        rank = (run.info.status == "FINISHED", run.info.start_time or 0)
+        held = best.get(key)
+        if held is None or rank > (held.info.status == "FINISHED", held.info.start_time or 0):
+            best[key] = run
+    kept = [r for r in runs if best.get(r.data.tags.get(CONFIG_HASH_TAG), r) is r]
+    return kept, len(runs) - len(kept)
 
 
 def write_sweep_report(sweep: Sweep, folder: Path):
@@ -320,4 +348,5 @@ def write_sweep_report(sweep: Sweep, folder: Path):
     from ermlab.sweeps.report import summarize, write_report
 
     report = summarize(sweep.records, sweep.swept)
+    report.notes[:0] = sweep.notes
     return report, write_report(report, folder, sweep.title)
