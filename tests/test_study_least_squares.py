@@ -49,3 +49,32 @@ def test_study_end_to_end(root: Path):
     report = json.loads((root / "rep" / "report.json").read_text())
     assert report["passed"] and len(report["checks"]) == 18
     assert (root / "out" / "women.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_a_tracked_study_writes_the_same_results_each_run_and_verify_finds_its_run(root: Path):
+    """results.json holds no run id (it would change the study's dvc.lock at every run): the
+    run is tagged with the file's digest, and verify logs to the run that wrote it."""
+    from mlflow.tracking import MlflowClient
+
+    from ermlab.studies.runner import RESULTS_TAG, run_study, sub_config, verify_study
+
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    config = sub_config(["experiment=least_squares", f"tracking.uri={uri}"])
+    first = run_study(config, root / "one")
+    second = run_study(config, root / "two")
+    assert (root / "one" / "results.json").read_bytes() == (
+        root / "two" / "results.json"
+    ).read_bytes()
+    assert "mlflow_run_id" not in first
+    assert verify_study(config, second, root / "rep")
+    client = MlflowClient(tracking_uri=uri)
+    runs = client.search_runs(
+        [client.get_experiment_by_name("least_squares").experiment_id],
+        order_by=["attributes.start_time DESC"],
+    )
+    assert len(runs) == 2 and runs[0].data.tags[RESULTS_TAG] == runs[1].data.tags[RESULTS_TAG]
+    assert (
+        runs[0].data.metrics["verify/passed"] == 1.0 and "verify/passed" not in runs[1].data.metrics
+    )
+    assert [a.path for a in client.list_artifacts(runs[0].info.run_id, "") if a.path == "report.md"]

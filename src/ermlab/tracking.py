@@ -678,11 +678,11 @@ def has_finished_configs(tracking) -> bool:
     return _latest_finished_run(tracking, f"tags.{CONFIG_HASH_TAG} IS NOT NULL") is not None
 
 
-def find_finished_run(tracking, digest: str):
-    """The most recent FINISHED run of the ``tracking`` experiment whose
-    :data:`CONFIG_HASH_TAG` is ``digest`` (an ``mlflow.entities.Run``), or None; always None
+def find_finished_run(tracking, digest: str, tag: str = CONFIG_HASH_TAG):
+    """The most recent FINISHED run of the ``tracking`` experiment whose ``tag`` (by default
+    :data:`CONFIG_HASH_TAG`) is ``digest`` (an ``mlflow.entities.Run``), or None; always None
     when tracking is off."""
-    return _latest_finished_run(tracking, f"tags.{CONFIG_HASH_TAG} = '{digest}'")
+    return _latest_finished_run(tracking, f"tags.`{tag}` = '{digest}'")
 
 
 def _latest_finished_run(tracking, tag_condition: str):

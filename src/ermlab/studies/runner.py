@@ -10,6 +10,7 @@ table over every study's report (``make reproduce``).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import json
 import sys
@@ -100,8 +101,27 @@ def run_sweep(module: ModuleType, config: Config, params, out_dir: Path) -> dict
         return module.run(config, params, out_dir)
 
 
+# The study's MLflow run is tagged with its results.json's SHA-256, by which verify finds it:
+# an id inside results.json would change the file, and so the study's dvc.lock, at every run.
+RESULTS_TAG = "ermlab.results_sha256"
+
+
+def results_text(results: dict[str, Any]) -> str:
+    """A study's results as results.json holds them (its reader's ``json.loads`` and this give
+    back the same text: Python's float repr round-trips)."""
+    return json.dumps(results, indent=1) + "\n"
+
+
+def results_digest(results: dict[str, Any]) -> str:
+    """The SHA-256 (hex) of :func:`results_text`: the :data:`RESULTS_TAG` of their run."""
+    return hashlib.sha256(results_text(results).encode()).hexdigest()
+
+
 def run_study(config: Config, out_dir: Path) -> dict[str, Any]:
-    """Run the study ``config.study`` names; results (with the MLflow run id) to results.json."""
+    """Run the study ``config.study`` names; results to results.json, its digest as the MLflow
+    run's tag :data:`RESULTS_TAG`."""
+    from mlflow.entities import RunTag
+
     from ermlab.config import to_dict
     from ermlab.tracking import tracked_run
 
@@ -112,30 +132,30 @@ def run_study(config: Config, out_dir: Path) -> dict[str, Any]:
         if recorder is not None:
             recorder.log_config(to_dict(config))
         results = to_jsonable(run_sweep(module, config, params, out_dir))
+        (out_dir / "results.json").write_text(results_text(results))
         if recorder is not None:
-            results["mlflow_run_id"] = recorder.run_id
             for path in sorted(out_dir.glob("*.png")):
                 recorder.log_artifact(path, "plots")
-        (out_dir / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-        if recorder is not None:
             recorder.log_artifact(out_dir / "results.json")
+            recorder.log_params({}, [RunTag(RESULTS_TAG, results_digest(results))])
     return results
 
 
 def verify_study(config: Config, results: dict[str, Any], report_dir: Path) -> bool:
     """Check the results against the published numbers; writes report.md/.json, logs them to
-    the study's MLflow run; returns True when every check passes."""
+    the study's MLflow run that wrote those results (its tag :data:`RESULTS_TAG`), if tracking
+    is on and the run is in the store; returns True when every check passes."""
+    from ermlab.tracking import find_finished_run, reopen_run
+
     module = study_module(config.study["name"])
     checks = module.verify(results, study_params(module, config.study))
     passed = write_report(module.TITLE, checks, report_dir)
     print(render_markdown(module.TITLE, checks))
-    if run_id := results.get("mlflow_run_id"):
-        from ermlab.tracking import reopen_run
-
-        if (recorder := reopen_run(config.tracking, run_id)) is not None:
-            recorder.log_artifact(report_dir / "report.md")
-            failed = sum(not c.passed for c in checks)
-            recorder.log_metrics({"verify/passed": float(passed), "verify/checks_failed": failed})
+    run = find_finished_run(config.tracking, results_digest(results), RESULTS_TAG)
+    if run is not None and (recorder := reopen_run(config.tracking, run.info.run_id)):
+        recorder.log_artifact(report_dir / "report.md")
+        failed = sum(not c.passed for c in checks)
+        recorder.log_metrics({"verify/passed": float(passed), "verify/checks_failed": failed})
     return passed
 
 
