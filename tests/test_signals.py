@@ -27,6 +27,7 @@ def restored():
         signal.signal(signum, handler)
     sys.unraisablehook = hook
     signals._received = None
+    signals._held, signals._holding = None, 0
 
 
 @pytest.fixture
@@ -120,8 +121,89 @@ def test_a_signal_that_python_wraps_in_another_error_still_ends_the_run_killed(i
 
 def test_a_user_error_with_no_signal_caught_stays_a_user_error(restored):
     signals._received = None
+    signals._held, signals._holding = None, 0
     err = ValueError("data.n_train=0 is not allowed")
     assert signals.interrupt_behind(err) is None
     signals.raise_if_interrupted(err)  # nothing raised
     interrupt = KeyboardInterrupt()
     assert signals.interrupt_behind(interrupt) is interrupt
+
+
+def _signalled(signum: int = signal.SIGTERM) -> None:
+    """Send ``signum`` to this process and let its handler run before returning."""
+    os.kill(os.getpid(), signum)
+    signal.sigtimedwait([], 0)  # the handler runs here, at the latest
+
+
+def test_a_signal_inside_a_held_block_is_raised_as_the_block_ends(installed):
+    done = []
+    with pytest.raises(signals.Terminated) as raised:
+        with signals.held():
+            with signals.held():  # nested: the outermost block's end raises
+                _signalled()
+            done.append("inner")
+        done.append("outer")  # not reached
+    assert done == ["inner"] and raised.value.signum == signal.SIGTERM
+
+
+def test_a_second_signal_inside_a_held_block_raises_at_once(installed):
+    with pytest.raises(signals.Terminated) as raised, signals.held():
+        _signalled(signal.SIGINT)
+        _signalled(signal.SIGTERM)  # a store that never answers: the second Ctrl-C gets out
+        raise AssertionError("the second signal did not raise")
+    assert raised.value.signum == signal.SIGTERM
+
+
+def test_a_held_signal_left_for_check_and_a_blocks_own_error_go_first(installed):
+    with signals.held(raise_at_end=False):
+        _signalled()
+    with pytest.raises(ValueError), signals.held():
+        raise ValueError("the block's own error")
+    with pytest.raises(signals.Terminated):
+        signals.check()
+
+
+def test_a_signal_as_a_run_is_created_ends_that_run_killed(installed, tmp_path, monkeypatch):
+    """The signal lands once MLflow has written the new run: before, the run was left
+    RUNNING (seen with Ctrl-C on sweeps, most often with 2 workers waiting for SQLite)."""
+    import sqlite3
+
+    from mlflow.tracking import MlflowClient
+
+    from ermlab.config import TrackingConfig
+    from ermlab.tracking import tracked_run
+
+    create_run = MlflowClient.create_run
+
+    def created_then_signalled(self, *args, **kwargs):
+        run = create_run(self, *args, **kwargs)
+        _signalled()
+        return run
+
+    monkeypatch.setattr(MlflowClient, "create_run", created_then_signalled)
+    tracking = TrackingConfig(uri=f"sqlite:///{tmp_path}/mlflow.db", experiment="t")
+    with pytest.raises(signals.Terminated), tracked_run(tracking, "run"):
+        raise AssertionError("the run's work started after the signal")
+    with sqlite3.connect(tmp_path / "mlflow.db") as db:
+        assert list(db.execute("select status from runs")) == [("KILLED",)]
+
+
+def test_a_process_forked_before_it_is_a_worker_remembers_a_signal_without_raising(installed):
+    """A pool worker is forked from the sweep: the sweep's SIGTERM can reach it before its
+    pool's initializer makes it a worker; raised there, inside multiprocessing's start-up,
+    it printed a traceback. Remembered, it stops the worker's first job before it starts."""
+    pid = os.fork()
+    if pid == 0:  # the child: any failure shows as its exit status
+        status = 1
+        try:
+            _signalled()
+            status = 0 if signals.received() == signal.SIGTERM else 2
+            signals.check()
+            status = 3  # check did not raise
+        except signals.Terminated:
+            pass
+        except BaseException:
+            status = 4
+        os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -235,6 +235,11 @@ def main() -> None:
         signals.exit_interrupted("ermlab", interrupt)
     except SystemExit as exit_:
         # Hydra exits 1 on any failure; a failed job has already said why in one line.
+        if exit_.code not in (0, None) and (interrupt := signals.interrupt_behind(exit_)):
+            # Hydra reported an error that a signal caused (raised in OmegaConf as it was
+            # composing a job, say): the signal it stands for.
+            finish_open_sweeps("KILLED")
+            signals.exit_interrupted("ermlab", interrupt)
         if exit_.code not in (0, None):
             finish_open_sweeps("FAILED")  # a sweep that crashed leaves no parent RUNNING
             sys.exit(EXIT_USER_ERROR if exit_.code == 1 else exit_.code)

@@ -14,12 +14,16 @@ opened.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 
 CAUGHT = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _received: int | None = None  # the first signal caught, until the process ends
+_holding = 0  # how many held() blocks the main thread is in
+_held: int | None = None  # a signal caught inside them, raised as the outermost one ends
 # In a sweep's pool worker (install_in_worker): whether a signal raises now (inside a job).
 _worker_in_job: bool | None = None  # None: not a worker, every signal raises
 
@@ -38,7 +42,7 @@ class Terminated(KeyboardInterrupt):
 
 
 def _raise_terminated(signum: int, frame) -> None:
-    global _received
+    global _received, _held
     first = _received is None
     _received = _received or signum
     if _worker_in_job is not None and not (first and _worker_in_job):
@@ -46,18 +50,65 @@ def _raise_terminated(signum: int, frame) -> None:
         # sweep's own, both) would cut short the run's ending and leave it RUNNING; between
         # jobs, the worker's loop is no place to raise: the next job's check() does.
         return
+    if _holding and _held is None:  # raised as the held block ends; a second one: now
+        _held = signum
+        return
     raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def held(raise_at_end: bool = True) -> Iterator[None]:
+    """A block that a signal does not cut short: one caught inside it is raised as the
+    outermost such block ends (unless the block raised, or ``raise_at_end`` is False: then
+    the next :func:`check` raises it). A second signal inside it raises at once, so a block
+    stuck on a server that does not answer still gives way to a second Ctrl-C.
+
+    For writes to the MLflow store: a signal inside one left its SQL transaction open, the
+    store locked against this very process's next write (the run's end, KILLED), or a run
+    created and never ended (``ermlab.tracking``). Main thread only, as signal handlers."""
+    global _holding, _held
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are handled in the main thread only: nothing to hold here
+        return
+    _holding += 1
+    ended = False
+    try:
+        yield
+        ended = True
+    finally:
+        _holding -= 1
+        signum = _held if not _holding else None
+        if not _holding:
+            _held = None
+    if ended and signum is not None and raise_at_end:
+        raise Terminated(signum)
 
 
 def install() -> None:
     """Make SIGINT, SIGTERM and SIGHUP raise :class:`Terminated` in the main thread, and
     remember them for :func:`check` (idempotent). A signal the process was started ignoring
     (``nohup``, a shell's background job) stays ignored."""
+    global _fork_hook_registered
     for signum in CAUGHT:
         if signal.getsignal(signum) != signal.SIG_IGN:
             signal.signal(signum, _raise_terminated)
+    if not _fork_hook_registered:
+        os.register_at_fork(after_in_child=_forked)
+        _fork_hook_registered = True
     if not isinstance(sys.unraisablehook, _QuietForSignals):
         sys.unraisablehook = _QuietForSignals(sys.unraisablehook)
+
+
+_fork_hook_registered = False
+
+
+def _forked() -> None:
+    """In a process forked (not exec'd) from one that installed the handlers: a sweep's pool
+    worker before its pool's initializer ran (:func:`install_in_worker`). A signal then (the
+    sweep's SIGTERM to its workers as one starts) is remembered, not raised inside
+    multiprocessing's start-up, whose traceback it printed."""
+    global _worker_in_job
+    _worker_in_job = False
 
 
 def install_in_worker() -> None:

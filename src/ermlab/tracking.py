@@ -384,7 +384,13 @@ class Recorder:
         If they cannot all be written, the run still ends: FAILED instead of FINISHED, and the
         error propagates; a run ending FAILED or KILLED keeps that status and its own error
         (the one already propagating), the write's error only printed. Ctrl-C or SIGTERM while
-        they are written ends the run KILLED."""
+        they are written ends the run KILLED (a signal after them waits for the run's end)."""
+        from ermlab import signals
+
+        with signals.held():
+            self._finish(status)
+
+    def _finish(self, status: str) -> None:
         try:
             self._write_deferred()
         except BaseException as err:
@@ -527,11 +533,36 @@ def client_for(tracking) -> tuple[Any, str]:
     if uri.startswith(("http://", "https://")):
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(SERVER_REQUEST_RETRIES))
     with _store_lock(uri):
-        client = MlflowClient(tracking_uri=concurrent_sqlite(uri))
+        client = SignalSafeClient(MlflowClient(tracking_uri=concurrent_sqlite(uri)))
     if uri not in _reaped_stores():
         _reaped_stores().add(uri)
         reap_stale_runs(client)
     return client, _experiment_id(client, uri, tracking.experiment)
+
+
+class SignalSafeClient:
+    """An ``MlflowClient`` whose every call ends before a Ctrl-C or SIGTERM is raised
+    (:func:`ermlab.signals.held`). Raised inside a call, the signal left MLflow's SQL
+    transaction open (SQLite then refused this process's own next write, the run's end
+    KILLED, as "database is locked"), or a run created and never ended. Anything else is the
+    client's own."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        @functools.wraps(attribute)
+        def call(*args, **kwargs):
+            from ermlab import signals
+
+            with signals.held():
+                return attribute(*args, **kwargs)
+
+        return call
 
 
 @contextmanager
@@ -758,14 +789,16 @@ def tracked_run(
     signal (see :mod:`ermlab.signals`), FAILED when the body raises anything else, with the
     error's one line as its tag :data:`ERROR_TAG`.
     """
-    with lost_server_in_one_line(tracking):
+    from ermlab import signals
+
+    # A signal as the run is created is raised where the run can end KILLED: in the try.
+    with lost_server_in_one_line(tracking), signals.held(raise_at_end=False):
         recorder = open_run(tracking, run_name, parent_run_id, tags)
     if recorder is None:
         yield None
         return
-    from ermlab import signals
-
     try:
+        signals.check()
         yield recorder
     except BaseException as err:
         if signals.interrupt_behind(err) is not None:

@@ -165,8 +165,13 @@ class SweepLauncher(Launcher):
 
 def compose_job(job: Job, composer, callbacks, task_function) -> None:
     """Compose ``job`` (its folder ``hydra.sweep.dir/<index>``) and call Hydra's
-    ``on_job_start`` callbacks with its config."""
-    config = composer.compose(job.overrides)
+    ``on_job_start`` callbacks with its config. A signal that cut the composition short is
+    raised as itself (OmegaConf, interrupted inside, raises an error of its own)."""
+    try:
+        config = composer.compose(job.overrides)
+    except Exception as err:
+        signals.raise_if_interrupted(err)
+        raise
     with open_dict(config):
         config.hydra.job.id = f"{config.hydra.job.name}_{job.index}"
         config.hydra.job.num = job.index

@@ -15,6 +15,7 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
+from ermlab import signals
 from ermlab.errors import EXIT_USER_ERROR, user_message
 
 PARENT_RUN_ENV = "ERMLAB_PARENT_RUN_ID"
@@ -50,10 +51,12 @@ class SweepTracker(Callback):
 
         ermlab_launcher(config.hydra.launcher)  # a bad n_jobs stops the sweep before its run
         name = sweep_name(config.hydra.overrides.task)
-        self.parent = open_run(TrackingConfig(**config.tracking), name)
+        with signals.held():  # a signal waits until the run is known to end it, KILLED
+            self.parent = open_run(TrackingConfig(**config.tracking), name)
+            if self.parent is not None:
+                os.environ[PARENT_RUN_ENV] = self.parent.run_id
+                _OPEN_SWEEPS.append(self)
         if self.parent is not None:
-            os.environ[PARENT_RUN_ENV] = self.parent.run_id
-            _OPEN_SWEEPS.append(self)
             from ermlab.sweeps.sweep_report import parent_params
 
             self.parent.log_params(parent_params(config))
@@ -159,6 +162,10 @@ class SweepTracker(Callback):
         self._end_parent(status)
 
     def _end_parent(self, status: str) -> None:
+        with signals.held():  # once it is no open sweep, nothing else would end the run
+            self._end_parent_run(status)
+
+    def _end_parent_run(self, status: str) -> None:
         parent, self.parent = self.parent, None
         os.environ.pop(PARENT_RUN_ENV, None)
         if self in _OPEN_SWEEPS:
