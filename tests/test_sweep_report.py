@@ -272,3 +272,32 @@ def test_the_noise_shared_by_every_configuration_is_one_line_and_no_legend_cover
         axes, legend = figure.axes[0], figure.axes[0].get_legend()
         assert legend.get_window_extent().x0 >= axes.get_window_extent().x1
         pyplot().close(figure)
+
+
+def test_a_sweep_of_regression_and_classification_shows_each_in_its_own_loss(tmp_path: Path):
+    """``data=height_weight,two_moons``: the classification rows were blank, the table and
+    the plot being in the regression's loss alone."""
+    records = []
+    for seed in range(3):
+        risks = {"mse": 64.0 + seed, "zero_one": 0.05 + 0.01 * seed}
+        for data, loss in (("height_weight", "mse"), ("two_moons", "zero_one")):
+            metrics = {f"risk/{s}/{loss}": risks[loss] for s in ("train", "test", "population")}
+            records.append(JobRecord({"data": data, "seed": str(seed)}, metrics=metrics))
+    report = summarize(records, ["data", "seed"])
+    assert report.losses == ["mse", "zero_one"]
+    lines = summary_table(report).splitlines()
+    assert lines[0].split()[:4] == ["data", "n_seeds", "loss", "train"]
+    assert lines[2].split()[:4] == ["height_weight", "3", "mse", "65"]
+    assert lines[3].split()[:4] == ["two_moons", "3", "zero_one", "0.06"]
+    paths = write_report(report, tmp_path, "t")
+    assert {p.name for p in paths} >= {"risks_mse.png", "risks_zero_one.png"}
+
+
+def test_the_dot_plot_keeps_its_legend_off_the_points(monkeypatch):
+    from ermlab.plots import pyplot
+    from ermlab.sweeps.report_plots import plot_risk_dots
+
+    fig = _drawn(monkeypatch, plot_risk_dots, summarize(_records(sizes=(10,)), SWEPT))
+    axes, legend = fig.axes[0], fig.axes[0].get_legend()
+    assert legend.get_window_extent().x0 >= axes.get_window_extent().x1
+    pyplot().close(fig)

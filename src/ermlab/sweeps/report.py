@@ -87,11 +87,22 @@ class Report:
     @property
     def main_loss(self) -> str:
         """``mse`` for regression, ``zero_one`` for classification (the most common)."""
-        counts = {
-            loss: sum(f"risk/train/{loss}/mean" in row for row in self.summary)
-            for loss in ("mse", "zero_one")
-        }
+        counts = {loss: sum(row_loss(row) == loss for row in self.summary) for loss in MAIN_LOSSES}
         return "zero_one" if counts["zero_one"] > counts["mse"] else "mse"
+
+    @property
+    def losses(self) -> list[str]:
+        """The main losses of the configurations (two where a sweep mixes regression and
+        classification: ``data=height_weight,two_moons``)."""
+        return [loss for loss in MAIN_LOSSES if any(row_loss(r) == loss for r in self.summary)]
+
+
+MAIN_LOSSES = ("mse", "zero_one")  # a regression's main loss, a classification's
+
+
+def row_loss(row: dict[str, object]) -> str | None:
+    """The main loss of a summary row's configuration; None when none of its jobs finished."""
+    return next((loss for loss in MAIN_LOSSES if f"risk/train/{loss}/mean" in row), None)
 
 
 def sort_key(value: str) -> tuple:
@@ -302,16 +313,20 @@ def summary_columns_shown(report: Report) -> list[tuple[str, Callable[[dict], st
     """The columns of the human-readable summary table: the configuration, ``n_seeds`` (and
     ``failed`` when a job failed), the main risk on train, test and population (mean ± SE),
     the Bayes risk, the decomposition."""
-    loss = report.main_loss
     shown: list[tuple[str, Callable[[dict], str]]] = [
         (k, lambda r, k=k: str(r[k])) for k in report.group_keys
     ]
     shown.append(("n_seeds", lambda r: str(r["n_seeds"])))
     if report.n_failed:  # a configuration whose every job failed: not a row of blanks
         shown.append(("failed", lambda r: str(r["n_failed"])))
-    for split, title in (("train", "train"), ("test", "test"), ("population", "population")):
-        shown.append((f"{title} {loss}", lambda r, s=split: pm(r, f"risk/{s}/{loss}")))
-    shown.append((f"Bayes {loss}", lambda r: _short(r.get(f"risk/bayes/{loss}/mean"))))
+    if len(report.losses) > 1:  # regression and classification: each row in its own loss
+        shown.append(("loss", lambda r: row_loss(r) or ""))
+        named, loss_of = "", lambda r: row_loss(r) or ""
+    else:
+        named, loss_of = f" {report.main_loss}", lambda r: report.main_loss
+    for split in ("train", "test", "population"):
+        shown.append((f"{split}{named}", lambda r, s=split: pm(r, f"risk/{s}/{loss_of(r)}")))
+    shown.append((f"Bayes{named}", lambda r: _short(r.get(f"risk/bayes/{loss_of(r)}/mean"))))
     if any(r.get("bias2") is not None for r in report.summary):
         for name in ("bias2", "variance", "noise"):
             shown.append((name, lambda r, n=name: _short(r.get(n))))

@@ -13,9 +13,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from ermlab.sweeps.report import Report, as_number, sort_key
+from ermlab.sweeps.report import Report, as_number, row_loss, sort_key
 
 SPLITS = (
     ("train", "empirical (train)", "--", "s"),
@@ -154,7 +155,7 @@ def plot_risk_dots(report: Report, path: Path) -> Path:
     loss = report.main_loss
     rows = report.summary
     labels = [" ".join(f"{k}={r[k]}" for k in report.group_keys) or "all jobs" for r in rows]
-    fig, ax = plt.subplots(figsize=(7, 1.5 + 0.4 * len(rows)))
+    fig, ax = plt.subplots(figsize=(8.5, 1.8 + 0.4 * len(rows)))
     for j, (split, title, _, marker) in enumerate(SPLITS):
         pos = [i + (j - 1) * 0.2 for i in range(len(rows))]
         points = [
@@ -178,8 +179,9 @@ def plot_risk_dots(report: Report, path: Path) -> Path:
     ax.set_yticks(range(len(rows)), labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(_risk_label(report))
+    ax.set_title(f"{loss} risk by configuration")
     ax.grid(True, axis="x", alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside, as in _finish_axes
     save_figure(fig, path)
     return path
 
@@ -234,13 +236,34 @@ def _same_series(series: list[tuple[list, list]]) -> bool:
 
 def plot_report(report: Report, folder: Path) -> list[Path]:
     """Every plot of the report into ``folder``; returns their paths (none without jobs that
-    finished)."""
+    finished). A sweep of regression and classification together gets each plot once per
+    main loss, over the configurations of that loss (``risks_mse.png``, ``risks_zero_one.png``):
+    one axis cannot hold both."""
+    if len(report.losses) > 1:
+        return [
+            path
+            for loss in report.losses
+            for path in _plots(
+                dataclasses.replace(
+                    report, summary=[r for r in report.summary if row_loss(r) == loss]
+                ),
+                folder,
+                f"_{loss}",
+            )
+        ]
+    return _plots(report, folder, "")
+
+
+def _plots(report: Report, folder: Path, suffix: str) -> list[Path]:
     if not any(row["n_seeds"] for row in report.summary):
         return []
     keys = numeric_keys(report)
-    paths = [plot_risk_curve(report, k, folder / f"risk_vs_{k}.png") for k in keys]
+    paths = [plot_risk_curve(report, k, folder / f"risk_vs_{k}{suffix}.png") for k in keys]
     if not keys:
-        paths.append(plot_risk_dots(report, folder / "risks.png"))
+        paths.append(plot_risk_dots(report, folder / f"risks{suffix}.png"))
     if any(row.get("bias2") is not None for row in report.summary):
-        paths += [plot_decomposition(report, k, folder / f"decomposition_vs_{k}.png") for k in keys]
+        paths += [
+            plot_decomposition(report, k, folder / f"decomposition_vs_{k}{suffix}.png")
+            for k in keys
+        ]
     return paths
