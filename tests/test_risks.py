@@ -52,6 +52,31 @@ def test_risks_equal_hand_computation():
     assert "population" not in metrics["risk"] and "bayes" not in metrics["risk"]
 
 
+@pytest.mark.parametrize("residual", [0.0, 1e-15])  # a tree's exact fit; OLS's rounding
+def test_a_fit_that_interpolates_its_training_set_has_no_gaussian_nll(residual: float):
+    """Its plug-in variance is 0: the NLL would be −∞ on train and +∞ elsewhere (printed as
+    -353.28 and inf, with numpy's overflow warnings, before). Every other risk is there."""
+    import warnings
+
+    from ermlab.evaluate import NO_GAUSSIAN_NLL, risk_table
+
+    X = np.array([[0.0], [1.0], [2.0]])
+    y = np.array([170.0, 171.0, 173.0])
+    model = FixedLine(0.0, [0.0])
+    model.predict = lambda X_: np.interp(X_[:, 0], X[:, 0], y) + residual
+    train = Dataset(X, y, ("x",), "y", "hand")
+    test = Dataset(X + 0.5, y, ("x",), "y", "hand")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow
+        metrics = evaluate(model, train, test, source=None)
+    for split in ("train", "test"):
+        assert set(metrics["risk"][split]) == {"mse", "mae"}
+    assert metrics["risk"]["test"]["mse"] == pytest.approx(np.mean([0.25, 1.0, 0.0]))  # 173 held
+    assert risk_table(metrics).splitlines()[-1] == NO_GAUSSIAN_NLL
+    model.predict = lambda X_: np.interp(X_[:, 0], X[:, 0], y) + 1e-3  # a fit that does not
+    assert "gaussian_nll" in evaluate(model, train, test, source=None)["risk"]["train"]
+
+
 def test_exact_population_risk_two_ways():
     """σ² + E[(θ̂−θ)ᵀ x̃ x̃ᵀ (θ̂−θ)] with x̃ = (1, x), against bias² + δᵀΣδ."""
     source = _source()

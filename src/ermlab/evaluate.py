@@ -25,11 +25,12 @@ MAIN_LOSS = {"regression": "mse", "classification": "zero_one"}
 LOSS_ORDER = ("mse", "mae", "gaussian_nll", "zero_one", "accuracy", "cross_entropy")
 
 
-def risks(estimator, X: np.ndarray, y: np.ndarray, task: str, noise_var: float = 1.0):
+def risks(estimator, X: np.ndarray, y: np.ndarray, task: str, noise_var: float | None = 1.0):
     """Every risk of ``estimator`` that applies to ``task`` on (X (n, p), y (n,)).
 
     The regression Gaussian NLL uses the estimator's own predictive variance when it has one
-    (``predict_var``, shape (n,): a model fitted by Gaussian NLL), else ``noise_var``.
+    (``predict_var``, shape (n,): a model fitted by Gaussian NLL), else ``noise_var``; with
+    neither (``None``: a fit that interpolates its training set) there is no Gaussian NLL.
     """
     y_pred = estimator.predict(X)
     if task == "classification":
@@ -47,7 +48,7 @@ def pointwise_main_loss(estimator, X: np.ndarray, y: np.ndarray, task: str) -> n
 
 
 def population_risks(
-    estimator, source: Population, n: int, seed: int, noise_var: float
+    estimator, source: Population, n: int, seed: int, noise_var: float | None
 ) -> dict[str, float]:
     """Risks on ``n`` fresh points from the source (the ``population`` random stream), read in
     chunks so that memory stays bounded, with the Monte Carlo standard error of the main loss
@@ -85,17 +86,26 @@ def cross_validation(estimator, train: Dataset, k: int, seed: int) -> tuple[dict
         model = clone(estimator).fit(train.X[fit_idx], train.y[fit_idx])
         noise_var = _residual_variance(model, train.subset(fit_idx))
         per_fold.append(risks(model, train.X[held_idx], train.y[held_idx], train.task, noise_var))
-    names = per_fold[0]
+    names = [loss for loss in per_fold[0] if all(loss in f for f in per_fold)]
     mean = {loss: float(np.mean([f[loss] for f in per_fold])) for loss in names}
     sd = {loss: float(np.std([f[loss] for f in per_fold], ddof=1)) for loss in names}
     return mean, sd
 
 
-def _residual_variance(estimator, train: Dataset) -> float:
-    """The training MSE (floored above 0): the plug-in noise variance for the Gaussian NLL."""
+def _residual_variance(estimator, train: Dataset) -> float | None:
+    """The training MSE: the plug-in noise variance σ² of the Gaussian NLL; None when the fit
+    interpolates its training set (a tree, a polynomial through every point: residuals at
+    rounding level). The plug-in N(ŷ, σ²) is then degenerate, its NLL −∞ on the training set
+    and +∞ elsewhere: there is no Gaussian NLL to report, rather than ±1e+300 (see
+    :func:`risk_table`)."""
     if train.task != "regression":
         return 1.0
-    return max(losses.mse(train.y, estimator.predict(train.X)), np.finfo(float).tiny)
+    variance = losses.mse(train.y, estimator.predict(train.X))
+    scale = float(np.abs(train.y).max(initial=0.0))
+    return None if variance <= (INTERPOLATION_RTOL * scale) ** 2 else variance
+
+
+INTERPOLATION_RTOL = 1e-10  # residuals this small relative to the targets are rounding error
 
 
 def evaluate(
@@ -182,4 +192,12 @@ def risk_table(metrics: dict[str, Any]) -> str:
             "absent" if values.get(loss) is None else f"{values[loss]:.5g}" for loss in loss_names
         ]
         lines.append(f"{name:<{width}}" + "".join(f"  {cell:>12}" for cell in cells))
+    if "mse" in table["train"] and "gaussian_nll" not in table["train"]:
+        lines.append(NO_GAUSSIAN_NLL)
     return "\n".join(lines)
+
+
+NO_GAUSSIAN_NLL = (
+    "no gaussian_nll: the fit interpolates its training set (training MSE 0), so the plug-in "
+    "Gaussian N(ŷ, σ²) has σ² = 0"
+)

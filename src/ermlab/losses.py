@@ -272,7 +272,9 @@ CLASSIFICATION_RISKS: dict[str, Callable[[ArrayLike, ArrayLike], float]] = {
 }
 
 
-def regression_risks(y: ArrayLike, y_pred: ArrayLike, noise_var: ArrayLike) -> dict[str, float]:
+def regression_risks(
+    y: ArrayLike, y_pred: ArrayLike, noise_var: ArrayLike | None
+) -> dict[str, float]:
     """Evaluate every regression risk of a point predictor.
 
     Parameters
@@ -282,15 +284,16 @@ def regression_risks(y: ArrayLike, y_pred: ArrayLike, noise_var: ArrayLike) -> d
     noise_var : float or array-like of shape (n_samples,)
         Variance used for the Gaussian NLL, typically the residual variance on the
         *training* set (``mse(y_train, model.predict(X_train))``), which turns a point
-        predictor into the plug-in Gaussian model ``N(ŷ, σ²)``.
+        predictor into the plug-in Gaussian model ``N(ŷ, σ²)``; None for no such model.
 
     Returns
     -------
     dict of str to float
-        ``{"mse", "mae", "gaussian_nll"}``.
+        ``{"mse", "mae", "gaussian_nll"}`` (no ``gaussian_nll`` when ``noise_var`` is None).
     """
     out = {name: fn(y, y_pred) for name, fn in REGRESSION_RISKS.items()}
-    out["gaussian_nll"] = gaussian_nll(y, y_pred, noise_var)
+    if noise_var is not None:
+        out["gaussian_nll"] = gaussian_nll(y, y_pred, noise_var)
     return out
 
 
