@@ -193,3 +193,26 @@ def test_reference_path_unknown_name() -> None:
 )
 def test_lre(estimate, certified, expected) -> None:
     assert lre(estimate, certified) == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("name", "model", "says"),
+    [
+        ("NoInt1", "ols", "has no intercept"),
+        ("Norris", "ols_no_intercept", "has an intercept"),
+        ("NoInt1", "ols_no_intercept", None),
+        ("Norris", "ols", None),
+    ],
+)
+def test_a_fit_of_another_model_than_the_files_is_said(name: str, model: str, says):
+    """NoInt1's certified B1 = 2.0744 is for y = B1·x; the default model fits an intercept
+    and gets 70 and 1 (y = 70 + x exactly), which nothing said before."""
+    from ermlab.config import compose, validate
+    from ermlab.data import generate
+    from ermlab.models import build
+    from ermlab.pipeline import intercept_mismatch
+
+    config = validate(compose(["data=nist", f"data.name={name}", f"model={model}"]))
+    dataset, _ = generate(config.data, 0)
+    note = intercept_mismatch(build(config.model, 0), dataset)
+    assert (note is None) if says is None else (says in note and "certified" in note)
