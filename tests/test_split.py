@@ -193,19 +193,33 @@ def test_biased_class_rule_keeps_one_class_and_is_allowed() -> None:
 
 def test_biased_prob_rule() -> None:
     data = regression(400)
-    cfg = BiasedSplitConfig(n_test=100, rule="prob", on="y", prob_intercept=-1010.0, prob_slope=1.0)
+    cfg = BiasedSplitConfig(n_test=100, rule="prob", on="y", prob_intercept=-2.0, prob_slope=30.0)
     ref_train, ref_test = split(data, RandomSplitConfig(n_test=100), seed=1)
     train, test = split(data, cfg, seed=1)
-    # The same draw by hand: after the permutation, one uniform per training row.
+    # The same draw by hand: after the permutation, one uniform per training row, kept with
+    # probability sigmoid(-2 + 30 z), z = y in standard deviations (scipy's zscore, ddof 0).
+    from scipy.stats import zscore
+
     gen = rng(1, "split")
     gen.permutation(400)
-    keep_p = 1 / (1 + np.exp(-(-1010.0 + ref_train.y)))
+    z = zscore(ref_train.y)
+    keep_p = 1 / (1 + np.exp(-(-2.0 + 30.0 * z)))
     expected = row_ids(ref_train)[gen.random(300) < keep_p]
     np.testing.assert_array_equal(row_ids(train), expected)
     np.testing.assert_array_equal(row_ids(test), row_ids(ref_test))
-    # Rows far above y = 1010 are kept (p > 1 - 1e-13), rows far below dropped.
-    assert set(row_ids(ref_train)[ref_train.y > 1040]) <= set(row_ids(train))
-    assert not set(row_ids(ref_train)[ref_train.y < 980]) & set(row_ids(train))
+    # Rows 0.5 SD above the mean are kept (p > 1 - 1e-5), rows at or below it dropped.
+    assert set(row_ids(ref_train)[z > 0.5]) <= set(row_ids(train))
+    assert not set(row_ids(ref_train)[z < -0.3]) & set(row_ids(train))
+
+
+def test_the_default_prob_rule_biases_any_data_whatever_its_units() -> None:
+    """Heights in cm: a slope of 1 per raw unit kept every row (sigmoid(170) = 1)."""
+    data = regression(4000)
+    data.X[:, 0] = 170.0 + 10.0 * data.X[:, 0]  # centimetres
+    ref_train, _ = split(data, RandomSplitConfig(n_test=100), seed=1)
+    train, _ = split(data, BiasedSplitConfig(n_test=100, rule="prob"), seed=1)
+    assert 0.4 < len(train) / len(ref_train) < 0.6  # E = E[sigmoid(z)] = 1/2
+    assert train.X[:, 0].mean() > ref_train.X[:, 0].mean() + 2.0  # the taller kept more often
 
 
 def test_biased_empty_training_set_and_bad_feature() -> None:

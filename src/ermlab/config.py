@@ -402,7 +402,9 @@ class BiasedSplitConfig(RandomSplitConfig):
 
     ``rule``: ``range`` keeps training points with ``low <= x[feature] <= high`` (covariate
     shift); ``class`` keeps only label ``keep_class``; ``prob`` keeps each point with
-    probability σ(prob_intercept + prob_slope·v), v = x[feature] (``on: x``) or y (``on: y``).
+    probability σ(prob_intercept + prob_slope·z), z = x[feature] (``on: x``) or y (``on: y``)
+    standardized over the training sample (in standard deviations from its mean), so that the
+    defaults (0, 1) keep about half the rows, the larger values more often, on any data.
     """
 
     kind: str = "biased"

@@ -263,7 +263,14 @@ def _biased_keep(train: Dataset, cfg: Any, gen: np.random.Generator) -> np.ndarr
             )
         return train.y == cfg.keep_class
     v = train.X[:, cfg.feature] if cfg.on == "x" else np.asarray(train.y, dtype=float)
-    return gen.random(len(train)) < _sigmoid(cfg.prob_intercept + cfg.prob_slope * v)
+    return gen.random(len(train)) < _sigmoid(cfg.prob_intercept + cfg.prob_slope * _standard(v))
+
+
+def _standard(v: np.ndarray) -> np.ndarray:
+    """``v`` in standard deviations from its mean (0 where it does not vary): the prob rule's
+    slope means the same on any data (heights in cm: a slope of 1 per cm kept every row)."""
+    sd = v.std()
+    return (v - v.mean()) / sd if sd > 0 else np.zeros_like(v)
 
 
 def _describe_rule(cfg: Any) -> str:
@@ -272,7 +279,7 @@ def _describe_rule(cfg: Any) -> str:
     if cfg.rule == "class":
         return f"rule class (keep_class={cfg.keep_class})"
     v = f"x[{cfg.feature}]" if cfg.on == "x" else "y"
-    return f"rule prob (sigmoid({cfg.prob_intercept} + {cfg.prob_slope}*{v}))"
+    return f"rule prob (sigmoid({cfg.prob_intercept} + {cfg.prob_slope}*z), z = standardized {v})"
 
 
 # -------------------------------------------------------------------------------------- API
