@@ -137,3 +137,11 @@ def test_a_job_that_fails_at_run_time_is_a_failed_row_not_an_exception(project: 
     )
     assert result.failed == 2
     assert result.jobs["reason"].str.contains("missing.csv").all()
+
+
+@pytest.mark.parametrize("function", ["run", "sweep"])
+def test_a_list_of_overrides_is_refused_with_how_to_pass_it(function: str):
+    import ermlab
+
+    with pytest.raises(TypeError, match=rf"got a list .*ermlab\.{function}\(\*overrides\)"):
+        getattr(ermlab, function)(["data=women", "split=none"])

@@ -105,7 +105,7 @@ def run(*overrides: str, out_dir: str | Path | None = None) -> Result:
     from ermlab.pipeline import run as run_pipeline
     from ermlab.sweeps.store import group_choices
 
-    overrides = tuple(overrides)
+    overrides = _strings(overrides, "run")
     composed = compose(list(overrides), return_hydra_config=True)
     choices = group_choices(composed.hydra.runtime.choices)  # as the command tags them
     with open_dict(composed):
@@ -210,7 +210,7 @@ def sweep(*overrides: str, sweep_dir: str | Path | None = None) -> SweepResult:
     from ermlab.cli import prevalidate
     from ermlab.config import register_configs
 
-    args = [str(o) for o in overrides]
+    args = list(_strings(overrides, "sweep"))
     register_configs()
     prevalidate(args)
     folder = Path(sweep_dir) if sweep_dir is not None else _new_run_folder(Path.cwd() / "multirun")
@@ -274,6 +274,23 @@ def runs(
     rest = sorted(c for c in table.columns if c not in first)
     metrics = [c for c in rest if c.startswith("metrics.")]
     return table[first + metrics + [c for c in rest if c not in metrics]]
+
+
+def _strings(overrides: tuple, function: str) -> tuple[str, ...]:
+    """The overrides, each a string, as ``ermlab.<function>`` takes them.
+
+    Raises
+    ------
+    TypeError naming what was passed instead, and how to pass a list."""
+    for override in overrides:
+        if not isinstance(override, str):
+            raise TypeError(
+                f"ermlab.{function} takes each override as a string of its own, "
+                f"ermlab.{function}('data=women', 'split=none'); got a "
+                f"{type(override).__name__} ({override!r}): a list goes in as "
+                f"ermlab.{function}(*overrides)"
+            )
+    return tuple(overrides)
 
 
 def _reported_folder(stdout: str) -> Path | None:
