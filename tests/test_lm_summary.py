@@ -152,3 +152,20 @@ def test_p_values_are_scipy_stats_even_for_an_f_rounded_below_zero():
         t = np.asarray(summary.t_value)
         assert np.array_equal(summary.p_value, 2 * stats.t.sf(np.abs(t), n - 2), equal_nan=True)
     assert below_zero > 0  # the case this test is about did occur
+
+
+def test_a_model_without_a_summary_leaves_no_earlier_summary_behind(tmp_path):
+    """DVC's results/ outlives each run: after `dvc exp run -S model=torch_linear` the OLS
+    run's lm_summary.txt was still there, read as the new model's."""
+    from sklearn.linear_model import Ridge
+
+    from ermlab.data import Dataset
+    from ermlab.pipeline import record_summary
+
+    gen = np.random.default_rng(0)
+    X = gen.normal(size=(20, 1))
+    train = Dataset(X, 1.0 + 2.0 * X[:, 0] + gen.normal(size=20), ("x",), "y", "t")
+    assert record_summary(OLS().fit(train.X, train.y), train, tmp_path, None) is not None
+    assert "Coefficients" in (tmp_path / "lm_summary.txt").read_text()
+    assert record_summary(Ridge().fit(train.X, train.y), train, tmp_path, None) is None
+    assert not (tmp_path / "lm_summary.txt").exists()

@@ -190,9 +190,11 @@ def record_summary(
     """R's ``summary(lm(...))`` of an unpenalised OLS fit on ``train``: written to
     ``out_dir/lm_summary.txt`` and logged (``lm_summary.txt``, ``lm_summary.json``; with
     ``defer`` when the run ends, see :meth:`Recorder.artifact_file`); ``None`` (nothing
-    written) for any other model."""
+    written, and an earlier run's file in ``out_dir`` removed: DVC's ``results/`` outlives
+    each run, and an OLS summary there would be taken for this model's) for any other model."""
     summary = lm_summary(estimator, train.X, train.y, train.feature_names, train.target_name)
     if summary is None:
+        (out_dir / "lm_summary.txt").unlink(missing_ok=True)
         return None
     text = summary.text() + "\n"
     with atomic_path(out_dir / "lm_summary.txt") as tmp:
