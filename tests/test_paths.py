@@ -35,3 +35,20 @@ def test_a_dvc_stage_works_in_the_folder_dvc_runs_it_in(two_projects, monkeypatc
     _, copy = two_projects
     monkeypatch.setenv("DVC_STAGE", "generate")
     assert project_root() == copy.resolve()
+
+
+def test_a_studys_queued_experiment_records_to_the_projects_store(tmp_path, monkeypatch):
+    """A study is a DVC project of its own: its queued experiment runs in a copy of the whole
+    repository under pipelines/<study>/.dvc/tmp/exps/; the relative store is the project's."""
+    from ermlab.tracking import store_root
+
+    workspace = tmp_path / "workspace"
+    copy = workspace / "pipelines" / "study" / ".dvc" / "tmp" / "exps" / "tmp1"
+    for root in (workspace, copy):
+        (root / "conf").mkdir(parents=True)
+        (root / "conf" / "config.yaml").write_text("defaults: []\n")
+    (copy / "pipelines" / "study").mkdir(parents=True)
+    monkeypatch.chdir(copy / "pipelines" / "study")
+    monkeypatch.setenv("DVC_STAGE", "run")
+    monkeypatch.delenv("ERMLAB_ROOT", raising=False)
+    assert project_root() == copy.resolve() and store_root() == workspace.resolve()

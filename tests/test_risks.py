@@ -52,7 +52,24 @@ def test_risks_equal_hand_computation():
     assert "population" not in metrics["risk"] and "bayes" not in metrics["risk"]
 
 
-@pytest.mark.parametrize("residual", [0.0, 1e-15])  # a tree's exact fit; OLS's rounding
+@pytest.mark.parametrize("seed", range(5))
+def test_a_degree_9_polynomial_through_10_points_has_no_gaussian_nll(seed: int):
+    """Its training residuals are OLS's rounding error (about 1e-19 of a variance of 0.5),
+    not 0: its NLL was about -20 on train and 1e17 on test."""
+    from ermlab.models.ols import OLS
+
+    gen = np.random.default_rng(seed)
+    X = gen.uniform(size=(10, 1))
+    y = np.sin(2 * np.pi * X[:, 0]) + 0.3 * gen.normal(size=10)
+    train = Dataset(X, y, ("x",), "t", "bishop")
+    test = Dataset(X + 0.01, y, ("x",), "t", "bishop")
+    metrics = evaluate(OLS(degree=9).fit(X, y), train, test, source=None)
+    assert "gaussian_nll" not in metrics["risk"]["train"] and metrics["risk"]["test"]["mse"] > 0
+    cubic = evaluate(OLS(degree=3).fit(X, y), train, test, source=None)
+    assert np.isfinite(cubic["risk"]["test"]["gaussian_nll"])  # a fit with residuals keeps it
+
+
+@pytest.mark.parametrize("residual", [0.0, 1e-9])  # a tree's exact fit; rounding-level
 def test_a_fit_that_interpolates_its_training_set_has_no_gaussian_nll(residual: float):
     """Its plug-in variance is 0: the NLL would be −∞ on train and +∞ elsewhere (printed as
     -353.28 and inf, with numpy's overflow warnings, before). Every other risk is there."""

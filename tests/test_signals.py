@@ -188,22 +188,53 @@ def test_a_signal_as_a_run_is_created_ends_that_run_killed(installed, tmp_path, 
         assert list(db.execute("select status from runs")) == [("KILLED",)]
 
 
-def test_a_process_forked_before_it_is_a_worker_remembers_a_signal_without_raising(installed):
-    """A pool worker is forked from the sweep: the sweep's SIGTERM can reach it before its
-    pool's initializer makes it a worker; raised there, inside multiprocessing's start-up,
-    it printed a traceback. Remembered, it stops the worker's first job before it starts."""
+def _forked_child_status(remembers: bool) -> int:
+    """Fork; in the child, signal it: 0 if it remembers the signal without raising it
+    (``remembers``) or raises it at once (not ``remembers``), as its exit status."""
     pid = os.fork()
     if pid == 0:  # the child: any failure shows as its exit status
         status = 1
         try:
             _signalled()
-            status = 0 if signals.received() == signal.SIGTERM else 2
+            status = 0 if remembers and signals.received() == signal.SIGTERM else 2
             signals.check()
             status = 3  # check did not raise
         except signals.Terminated:
-            pass
+            status = 0 if remembers or status == 1 else 5
         except BaseException:
             status = 4
         os._exit(status)
     _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    return os.waitstatus_to_exitcode(status)
+
+
+def test_a_process_forked_as_a_pool_worker_remembers_a_signal_without_raising(installed):
+    """A pool worker is forked from the sweep: the sweep's SIGTERM can reach it before its
+    pool's initializer makes it a worker; raised there, inside multiprocessing's start-up,
+    it printed a traceback. Remembered, it stops the worker's first job before it starts.
+    Forked in a held block, the child holds nothing: the parent's block does not go on there."""
+    with signals.forking_pool_workers(), signals.held():
+        assert _forked_child_status(remembers=True) == 0
+    # Any other fork (a model's data loader) is left as it was: the signal raises at once.
+    assert _forked_child_status(remembers=False) == 0
+
+
+def test_a_later_signal_gets_out_of_the_held_end_of_a_run_at_once(installed):
+    """After the first Ctrl-C, the run ends KILLED in a held block; a store that hangs there
+    gives way to the second Ctrl-C, not only to a third."""
+    with pytest.raises(signals.Terminated):
+        _signalled(signal.SIGINT)  # the first: raised where it lands
+    with pytest.raises(signals.Terminated), signals.held():  # the run's end, KILLED
+        _signalled(signal.SIGINT)
+        raise AssertionError("the second Ctrl-C waited for the held block")
+
+
+def test_the_signal_safe_client_copies_and_pickles_as_the_client_it_wraps():
+    import copy
+    import pickle
+
+    from ermlab.tracking import SignalSafeClient
+
+    wrapped = SignalSafeClient({"tracking_uri": "sqlite:///x.db"})
+    for twin in (copy.copy(wrapped), pickle.loads(pickle.dumps(wrapped))):
+        assert isinstance(twin, SignalSafeClient) and twin.get("tracking_uri") == "sqlite:///x.db"

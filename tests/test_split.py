@@ -212,6 +212,14 @@ def test_biased_prob_rule() -> None:
     assert not set(row_ids(ref_train)[z < -0.3]) & set(row_ids(train))
 
 
+def test_a_constant_input_gives_every_row_the_prob_rules_middle_chance() -> None:
+    """0.1 in every row: its std is rounding error (1.4e-17), which made z = -1 everywhere."""
+    from ermlab.split import _standard
+
+    for value in (0.1, 0.7, 170.3):
+        assert not _standard(np.full(7, value)).any()
+
+
 def test_the_default_prob_rule_biases_any_data_whatever_its_units() -> None:
     """Heights in cm: a slope of 1 per raw unit kept every row (sigmoid(170) = 1)."""
     data = regression(4000)

@@ -18,14 +18,14 @@ def project_root() -> Path:
     A DVC stage's command (``$DVC_STAGE`` set) works in the folder DVC runs it in, whatever
     ``$ERMLAB_ROOT`` says: a queued experiment (``dvc exp run --queue``) runs in a copy of the
     workspace, and writing into ``$ERMLAB_ROOT`` instead left the copy without its outputs."""
-    if os.environ.get("DVC_STAGE") and (found := _nearest_project(Path.cwd())) is not None:
+    if os.environ.get("DVC_STAGE") and (found := nearest_project(Path.cwd())) is not None:
         return found
     if env := os.environ.get("ERMLAB_ROOT"):
         return Path(env).resolve()
-    return _nearest_project(Path.cwd()) or PACKAGE_DIR.parents[1]
+    return nearest_project(Path.cwd()) or PACKAGE_DIR.parents[1]
 
 
-def _nearest_project(start: Path) -> Path | None:
+def nearest_project(start: Path) -> Path | None:
     """The nearest folder at or above ``start`` holding ``conf/config.yaml``, or None."""
     here = start.resolve()
     for folder in (here, *here.parents):

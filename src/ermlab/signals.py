@@ -50,18 +50,20 @@ def _raise_terminated(signum: int, frame) -> None:
         # sweep's own, both) would cut short the run's ending and leave it RUNNING; between
         # jobs, the worker's loop is no place to raise: the next job's check() does.
         return
-    if _holding and _held is None:  # raised as the held block ends; a second one: now
+    if _holding and first:  # raised as the held block ends; any later signal: now
         _held = signum
         return
+    _held = None  # raised now: nothing left for a held block's end to raise again
     raise Terminated(signum)
 
 
 @contextlib.contextmanager
 def held(raise_at_end: bool = True) -> Iterator[None]:
-    """A block that a signal does not cut short: one caught inside it is raised as the
-    outermost such block ends (unless the block raised, or ``raise_at_end`` is False: then
-    the next :func:`check` raises it). A second signal inside it raises at once, so a block
-    stuck on a server that does not answer still gives way to a second Ctrl-C.
+    """A block that the process's first signal does not cut short: caught inside it, it is
+    raised as the outermost such block ends (unless the block raised, or ``raise_at_end`` is
+    False: then the next :func:`check` raises it). Any later signal raises at once, so a
+    block stuck on a server that does not answer still gives way to a second Ctrl-C, even
+    while a run is being ended after the first.
 
     For writes to the MLflow store: a signal inside one left its SQL transaction open, the
     store locked against this very process's next write (the run's end, KILLED), or a run
@@ -70,6 +72,8 @@ def held(raise_at_end: bool = True) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield  # signals are handled in the main thread only: nothing to hold here
         return
+    if not _holding:
+        _held = None  # a signal raised on the way out of the last block is not raised twice
     _holding += 1
     ended = False
     try:
@@ -78,8 +82,6 @@ def held(raise_at_end: bool = True) -> Iterator[None]:
     finally:
         _holding -= 1
         signum = _held if not _holding else None
-        if not _holding:
-            _held = None
     if ended and signum is not None and raise_at_end:
         raise Terminated(signum)
 
@@ -102,13 +104,31 @@ def install() -> None:
 _fork_hook_registered = False
 
 
+_forking_pool_workers = False  # see forking_pool_workers
+
+
 def _forked() -> None:
-    """In a process forked (not exec'd) from one that installed the handlers: a sweep's pool
-    worker before its pool's initializer ran (:func:`install_in_worker`). A signal then (the
-    sweep's SIGTERM to its workers as one starts) is remembered, not raised inside
-    multiprocessing's start-up, whose traceback it printed."""
-    global _worker_in_job
-    _worker_in_job = False
+    """In a process forked (not exec'd) from one that installed the handlers: no held block
+    of the parent's goes on here; and a sweep's pool worker (forked in
+    :func:`forking_pool_workers`), before its pool's initializer ran (:func:`install_in_worker`),
+    remembers a signal (the sweep's SIGTERM to its workers as one starts) instead of raising it
+    inside multiprocessing's start-up, whose traceback it printed."""
+    global _worker_in_job, _holding, _held
+    _holding, _held = 0, None
+    if _forking_pool_workers:
+        _worker_in_job = False
+
+
+@contextlib.contextmanager
+def forking_pool_workers() -> Iterator[None]:
+    """A block in which every process this one forks is a sweep's pool worker (see
+    :func:`_forked`); other forks (a model's data loader) keep the default."""
+    global _forking_pool_workers
+    _forking_pool_workers = True
+    try:
+        yield
+    finally:
+        _forking_pool_workers = False
 
 
 def install_in_worker() -> None:

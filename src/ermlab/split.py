@@ -269,8 +269,9 @@ def _biased_keep(train: Dataset, cfg: Any, gen: np.random.Generator) -> np.ndarr
 def _standard(v: np.ndarray) -> np.ndarray:
     """``v`` in standard deviations from its mean (0 where it does not vary): the prob rule's
     slope means the same on any data (heights in cm: a slope of 1 per cm kept every row)."""
-    sd = v.std()
-    return (v - v.mean()) / sd if sd > 0 else np.zeros_like(v)
+    if np.ptp(v) == 0:  # its std is rounding error (1.4e-17 for 0.1, 0.1, 0.1), not 0
+        return np.zeros_like(v, dtype=float)
+    return (v - v.mean()) / v.std()
 
 
 def _describe_rule(cfg: Any) -> str:

@@ -45,10 +45,10 @@ def sync(source_uri: str, target_uri: str, experiments: Iterable[str] | None = N
     ``source_uri`` to the one at ``target_uri``; returns what was done."""
     from mlflow.tracking import MlflowClient
 
-    from ermlab.tracking import quiet_mlflow
+    from ermlab.tracking import SignalSafeClient, quiet_mlflow
 
     quiet_mlflow()
-    source, target = MlflowClient(source_uri), MlflowClient(target_uri)
+    source, target = (SignalSafeClient(MlflowClient(uri)) for uri in (source_uri, target_uri))
     wanted = set(experiments) if experiments is not None else None
     report = SyncReport()
     for experiment in source.search_experiments():

@@ -20,7 +20,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from ermlab.paths import project_root
+from ermlab.paths import nearest_project, project_root
 
 MAX_PARAMS_PER_BATCH = 100  # MLflow's limits for one log_batch call: params, and tags, each
 MAX_ENTITIES_PER_BATCH = 1000  # params, tags and metrics together
@@ -45,7 +45,9 @@ def store_root() -> Path:
     holds it, so the run is not deleted with the copy."""
     root = project_root()
     if ".dvc" in root.parts:
-        return Path(*root.parts[: root.parts.index(".dvc")])
+        holder = Path(*root.parts[: root.parts.index(".dvc")])
+        # A study's copy is in pipelines/<study>/.dvc/...: the project is the one above it.
+        return nearest_project(holder) or holder
     return root
 
 
@@ -384,7 +386,8 @@ class Recorder:
         If they cannot all be written, the run still ends: FAILED instead of FINISHED, and the
         error propagates; a run ending FAILED or KILLED keeps that status and its own error
         (the one already propagating), the write's error only printed. Ctrl-C or SIGTERM while
-        they are written ends the run KILLED (a signal after them waits for the run's end)."""
+        they are written is held until the run has ended, then raised (the run ends with
+        ``status``: its work is done); a second one raises at once, and the run ends KILLED."""
         from ermlab import signals
 
         with signals.held():
@@ -550,7 +553,14 @@ class SignalSafeClient:
     def __init__(self, client) -> None:
         self._client = client
 
+    def __reduce__(self):  # copy and pickle the client it wraps (see __getattr__)
+        return SignalSafeClient, (self._client,)
+
     def __getattr__(self, name: str) -> Any:
+        if name == "_client" or name.startswith("__"):
+            # Not set yet (an instance being unpickled), or Python's own protocol: asking the
+            # client would ask this again, for ever.
+            raise AttributeError(name)
         attribute = getattr(self._client, name)
         if not callable(attribute):
             return attribute

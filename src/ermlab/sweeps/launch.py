@@ -333,17 +333,18 @@ class JoblibLauncher(SweepLauncher):
         running: set = set()
         done = False
         try:
-            while True:
-                # Every worker busy and one job more waiting each: no worker ever idles, and
-                # no job is composed long before it can start.
-                for job in itertools.islice(queued, 2 * workers - len(running)):
-                    running.add(executor.submit(_run_in_worker, job))
-                if not running:
-                    done = True
-                    return
-                finished, running = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:  # as they finish, for the progress line
-                    yield future.result()
+            with signals.forking_pool_workers():  # the pool forks its workers as jobs come
+                while True:
+                    # Every worker busy and one job more waiting each: no worker ever idles,
+                    # and no job is composed long before it can start.
+                    for job in itertools.islice(queued, 2 * workers - len(running)):
+                        running.add(executor.submit(_run_in_worker, job))
+                    if not running:
+                        done = True
+                        return
+                    finished, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:  # as they finish, for the progress line
+                        yield future.result()
         except BrokenExecutor as err:
             executor.shutdown(wait=True)  # every worker gone: the dead one's run is stale
             self.reap_stale_runs()
