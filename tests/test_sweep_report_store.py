@@ -223,3 +223,9 @@ def test_runs_that_do_not_say_their_options_are_told_apart_by_their_params(store
         ("100", "1"),
         ("50", ""),
     ]
+
+
+def test_a_sweep_too_long_to_list_in_a_param_is_named_as_typed():
+    params = sweep_params(["seed=range(2000)", "model=ols,ridge"])
+    assert params["sweep.values.seed"] == "range(2000)"  # 8,890 characters listed
+    assert params["sweep.values.model"] == "ols,ridge"

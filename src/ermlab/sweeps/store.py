@@ -92,10 +92,18 @@ def swept_from_overrides(overrides: list[str]) -> dict[str, list[str]]:
 
 def sweep_params(overrides: list[str]) -> dict[str, str]:
     """The parent run's params naming the sweep: :data:`SWEEP_KEYS_PARAM` and, per key,
-    ``sweep.values.<key>`` = its values comma-separated."""
+    ``sweep.values.<key>`` = its values comma-separated, or as typed (``range(2000)``) where
+    that list is longer than an MLflow param holds (it was cut at 6,000 characters)."""
+    from ermlab.tracking import MAX_PARAM_LENGTH
+
     swept = swept_from_overrides(overrides)
+    typed = {override_key(o): o.split("=", 1)[1] for o in overrides if "=" in o}
     params = {SWEEP_KEYS_PARAM: json.dumps(list(swept))}
-    params.update({f"{SWEEP_VALUES_PREFIX}{k}": ",".join(v) for k, v in swept.items()})
+    for key, values in swept.items():
+        listed = ",".join(values)
+        params[f"{SWEEP_VALUES_PREFIX}{key}"] = (
+            listed if len(listed) <= MAX_PARAM_LENGTH else typed.get(key, listed)
+        )
     return params
 
 
