@@ -194,6 +194,17 @@ def test_a_sweep_through_submitit_gives_the_serial_runs(serial, tmp_path: Path):
     assert len(list(results)) == len(serial)  # one submitit job each
 
 
+def _command_line(process) -> str:
+    """A process's command line; empty for one that has ended (a zombie not yet reaped by its
+    parent, such as a short `git rev-parse` of the sweep's, or one already gone)."""
+    import psutil
+
+    try:
+        return " ".join(process.cmdline())
+    except (psutil.ZombieProcess, psutil.NoSuchProcess):
+        return ""
+
+
 @pytest.mark.slow
 def test_a_stopped_submitit_sweep_cancels_its_jobs(tmp_path: Path):
     """SIGTERM to ``ermlab`` while submitit's jobs run: it ends at once (exit 143), the parent
@@ -213,7 +224,7 @@ def test_a_stopped_submitit_sweep_cancels_its_jobs(tmp_path: Path):
         while len(jobs) < 4 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.5)
             found = psutil.Process(proc.pid).children(recursive=True)
-            jobs = [p for p in found if "submitit.core._submit" in " ".join(p.cmdline())]
+            jobs = [p for p in found if "submitit.core._submit" in _command_line(p)]
         assert len(jobs) == 4, proc.stdout.read().decode() if proc.poll() is not None else jobs
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 128 + signal.SIGTERM
@@ -223,7 +234,7 @@ def test_a_stopped_submitit_sweep_cancels_its_jobs(tmp_path: Path):
         if proc.poll() is None:
             proc.kill()
         for child in psutil.Process().children(recursive=True):
-            if "submitit" in " ".join(child.cmdline()):
+            if "submitit" in _command_line(child):
                 child.kill()
     with sqlite3.connect(tmp_path / "mlflow.db") as db:
         statuses = dict(db.execute("select status, count(*) from runs group by status"))
