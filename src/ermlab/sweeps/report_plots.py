@@ -197,20 +197,22 @@ def plot_decomposition(report: Report, key: str, path: Path) -> Path:
     all_x = []
     # The noise is the data's: one black line when every configuration has the same, not a
     # line per colour drawn over one another.
-    shared_noise = _same_series([_series(rows, key, "noise", None)[:2] for _, rows in lines])
+    one_noise_line = len(lines) > 1 and _same_series(
+        [_series(rows, key, "noise", None)[:2] for _, rows in lines]
+    )
     for i, (label, rows) in enumerate(lines):
         for j, (name, title, style, marker) in enumerate(COMPONENTS):
             xs, ys, _ = _series(rows, key, name, None)
             if not xs:
                 continue
-            if name == "noise" and shared_noise and len(lines) > 1:
+            if name == "noise" and one_noise_line:
                 continue  # drawn once, below
             colour = colours[(i if len(lines) > 1 else j) % len(colours)]
             named = len(lines) <= MAX_LEGEND_LINES and label
             text = f"{label}: {title}" if named else (title if i == 0 else None)
             ax.plot(xs, ys, ls=style, marker=marker, ms=4, color=colour, label=text)
             all_x += xs
-    if shared_noise and len(lines) > 1:
+    if one_noise_line:
         xs, ys, _ = _series(lines[0][1], key, "noise", None)
         _, title, style, marker = next(c for c in COMPONENTS if c[0] == "noise")
         ax.plot(xs, ys, ls=style, marker=marker, ms=4, color="black", label=title)

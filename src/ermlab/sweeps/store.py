@@ -338,15 +338,14 @@ def one_run_per_config(runs: list) -> tuple[list, int]:
     kept, in their given order; how many were left out). A config run again (``ermlab seed=1``
     twice, a sweep with ``hydra.sweeper.rerun=true``) computed the same numbers: counted twice,
     it would pass for two seeds and shrink the standard errors by about √2."""
-    best: dict[str, Any] = {}
+    by_config: dict[str, list] = {}
     for run in runs:
-        key = run.data.tags.get(CONFIG_HASH_TAG)
-        if key is None:
-            continue
-        rank = (run.info.status == "FINISHED", run.info.start_time or 0)
-        held = best.get(key)
-        if held is None or rank > (held.info.status == "FINISHED", held.info.start_time or 0):
-            best[key] = run
+        if (key := run.data.tags.get(CONFIG_HASH_TAG)) is not None:
+            by_config.setdefault(key, []).append(run)
+    best = {
+        key: max(same, key=lambda r: (r.info.status == "FINISHED", r.info.start_time or 0))
+        for key, same in by_config.items()
+    }
     kept = [r for r in runs if best.get(r.data.tags.get(CONFIG_HASH_TAG), r) is r]
     return kept, len(runs) - len(kept)
 
