@@ -247,7 +247,7 @@ def assert_refused(proc, cwd: Path, expected: str, runs: list[str] = ()) -> None
         (["model._target_=builtins.print", "+model.x=1"], "model._target_"),
         (["data.n_train=10000000000"], "data.n_train"),
         # refused at run time, after Hydra made the run's folder: it must go too
-        (["data=iris"], "OLS is a regressor"),
+        (["data=iris"], "model=ols is a regressor, but data=iris is a classification task"),
         (["data=csv", "data.path=DUP", "data.target=y"], "'x' appears twice"),
         (["data=csv", "data.path=TEXT", "data.target=y"], "'x'"),
         (["data=csv", "data.path=MISSING", "data.target=y"], "missing.csv"),

@@ -29,6 +29,13 @@ def test_a_model_that_does_not_fit_the_task_is_refused(tmp_path: Path, overrides
     assert not (tmp_path / "out").exists()
 
 
+def test_the_refusal_names_the_config_groups_the_command_chose(tmp_path: Path):
+    config = validate(compose(["data=three_gaussians", "model=ols", "tracking=off"]))
+    choices = {"data": "three_gaussians", "model": "ols"}
+    with pytest.raises(ConfigError, match="model=ols is a regressor, but data=three_gaussians"):
+        run(config, tmp_path / "out", choices=choices)
+
+
 def test_an_unreachable_tracking_server_fails_fast_in_one_line():
     tracking = TrackingConfig(uri="http://127.0.0.1:9", experiment="x")  # port 9: discard
     with pytest.raises(ConnectionError) as info:

@@ -120,7 +120,7 @@ def test_a_failed_job_in_a_sweep_fails_the_parent_and_the_exit_status(tmp_path: 
 def test_a_sweep_job_that_cannot_start_is_refused_before_its_run_opens(tmp_path: Path):
     proc = _sweep(tmp_path, "model=sklearn_linear,logistic")  # a classifier on a regression target
     assert proc.returncode == 2
-    assert "LogisticRegression is a classifier" in proc.stderr
+    assert "model=logistic is a classifier, but data=height_weight" in proc.stderr
     names = sorted(r.data.tags["mlflow.runName"] for r in _runs(tmp_path / "mlflow.db", "sweep"))
     assert names == ["linear/LinearRegression/n=100/seed=0", "sweep: model"]
 

@@ -79,7 +79,7 @@ def run(
     check_reachable(config.tracking)
     dataset, source = generate(config.data, config.seed)
     train, test = split(dataset, config.split, config.seed, source)
-    models.check_task(estimator, train)
+    models.check_task(estimator, train, choices)
     if (note := intercept_mismatch(estimator, dataset)) is not None:
         print(f"ermlab: warning: {note}", file=sys.stderr)
     name = run_name(config, train, overrides)

@@ -7,6 +7,7 @@ or torch until a model is built.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ermlab.config import ConfigError
@@ -75,23 +76,30 @@ CLASSIFIERS = (
 )
 
 
-def check_task(estimator, train) -> None:
+def check_task(estimator, train, choices: Mapping[str, str] | None = None) -> None:
     """Refuse a regressor on labels and a classifier on a continuous target: the risks would be
     computed, but meaningless (a regressor's real-valued predictions never equal a label).
+    ``choices`` (config group -> option, as the command composed it) lets the error name what
+    the user typed (``model=ols``, ``data=three_gaussians``); without it, the estimator's class
+    and the data's source are named.
 
     Raises
     ------
     ConfigError naming the model, the data and what fits.
     """
-    name, task, data_kind = type(estimator).__name__, train.task, train.source
-    if task == "classification" and not is_classifier(estimator):
+    choices = choices or {}
+    model = (
+        f"model={choices['model']}" if "model" in choices else f"model {type(estimator).__name__}"
+    )
+    data = f"data={choices['data']}" if "data" in choices else f"the data ({train.source})"
+    if train.task == "classification" and not is_classifier(estimator):
         raise ConfigError(
-            f"model {name} is a regressor, but the data ({data_kind}) are a classification task: "
+            f"{model} is a regressor, but {data} is a classification task: "
             f"choose a classifier ({CLASSIFIERS})"
         )
-    if task == "regression" and is_classifier(estimator):
+    if train.task == "regression" and is_classifier(estimator):
         raise ConfigError(
-            f"model {name} is a classifier, but the data ({data_kind}) have a continuous target: "
+            f"{model} is a classifier, but {data} has a continuous target: "
             "choose a regressor (ols, ridge, knn, tree, mlp, torch_linear, ...)"
         )
 
