@@ -122,6 +122,15 @@ def test_a_categorical_sweep_gets_a_dot_plot(tmp_path: Path):
     assert len(pd.read_csv(tmp_path / "summary.csv")) == 3
 
 
+def test_a_report_written_again_into_its_folder_keeps_no_plot_of_the_earlier_one(tmp_path: Path):
+    write_report(summarize(_records(), SWEPT), tmp_path, "first")
+    categorical = summarize(_records(sizes=(30,), models=("ols", "knn")), ["model", "seed"])
+    (tmp_path / "notes.txt").write_text("mine")
+    write_report(categorical, tmp_path, "second")
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["risks.png"]
+    assert (tmp_path / "notes.txt").read_text() == "mine"  # only the report's own plots go
+
+
 def test_the_html_is_self_contained_and_embeds_every_plot(tmp_path: Path):
     paths = write_report(summarize(_records(), SWEPT), tmp_path, "t")
     plots = [p for p in paths if p.suffix == ".png"]

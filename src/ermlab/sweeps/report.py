@@ -433,13 +433,17 @@ def render(report: Report, title: str, plots: list[Path], folder: Path) -> tuple
 
 def write_report(report: Report, folder: Path, title: str) -> list[Path]:
     """Write ``jobs.csv``, ``summary.csv``, ``plots/*.png``, ``report.md``, ``report.html`` into
-    ``folder`` (made if needed); returns the paths written, plots included."""
+    ``folder`` (made if needed); returns the paths written, plots included. A folder used
+    before (``ermlab-report --out`` again) keeps no plot of the earlier report in ``plots/``:
+    its pictures would sit beside this report's, of other runs."""
     from ermlab.sweeps.report_plots import plot_report
 
     folder.mkdir(parents=True, exist_ok=True)
     write_csv(folder / "jobs.csv", report.jobs_columns, report.jobs)
     write_csv(folder / "summary.csv", report.summary_columns, report.summary)
     plots = plot_report(report, folder / "plots")
+    for stale in set((folder / "plots").glob("*.png")) - set(plots):
+        stale.unlink()
     markdown, page = render(report, title, plots, folder)
     (folder / "report.md").write_text(markdown)
     (folder / "report.html").write_text(page)
