@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.conftest import REPO
 
 from ermlab.data.nist import (
     SHIPPED,
@@ -209,10 +210,33 @@ def test_a_fit_of_another_model_than_the_files_is_said(name: str, model: str, sa
     and gets 70 and 1 (y = 70 + x exactly), which nothing said before."""
     from ermlab.config import compose, validate
     from ermlab.data import generate
-    from ermlab.models import build
-    from ermlab.pipeline import intercept_mismatch
+    from ermlab.models import build, intercept_mismatch
 
     config = validate(compose(["data=nist", f"data.name={name}", f"model={model}"]))
     dataset, _ = generate(config.data, 0)
     note = intercept_mismatch(build(config.model, 0), dataset)
     assert (note is None) if says is None else (says in note and "certified" in note)
+
+
+def test_the_dvc_stages_say_it_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    """The fit stage reads the data from the split's file: the file keeps what the note needs."""
+    from ermlab import stages
+
+    monkeypatch.setenv("ERMLAB_ROOT", str(tmp_path))
+    (tmp_path / "conf").symlink_to(REPO / "conf")
+    stages.write_params(["data=nist", "data.name=NoInt1", "tracking=off"])
+    for stage in ("generate", "split", "fit"):
+        stages.STAGES[stage]()
+    assert "NoInt1's model has no intercept" in capsys.readouterr().err
+
+
+def test_a_saved_dataset_keeps_its_json_metadata(tmp_path: Path):
+    from ermlab.data import Dataset
+    from ermlab.data.real import load_nist
+
+    dataset = load_nist("NoInt1")
+    dataset.save(tmp_path / "d.npz")
+    meta = Dataset.load(tmp_path / "d.npz").meta
+    assert meta == {k: v for k, v in dataset.meta.items() if k != "certified"}

@@ -8,7 +8,6 @@ with the same :func:`assess`, so both paths give identical metrics for the same 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,27 +36,6 @@ class RunResult:
     summary: LmSummary | None = None  # R's summary(lm(...)) when the model is unpenalised OLS
 
 
-def intercept_mismatch(estimator, dataset: Dataset) -> str | None:
-    """Why the fit is not the data's own model, where the data say whether it has an intercept
-    (``meta["fit_intercept"]``: a NIST StRD file, whose certified values are for its model)
-    and the estimator fits one or not (its ``fit_intercept`` param); else None."""
-    wants = dataset.meta.get("fit_intercept")
-    get_params = getattr(estimator, "get_params", None)
-    fits = get_params().get("fit_intercept") if get_params is not None else None
-    if wants is None or fits is None or bool(wants) == bool(fits):
-        return None
-    model = dataset.meta.get("model", "")
-    if fits:
-        return (
-            f"{dataset.source}'s model has no intercept ({model}), but the model fits one: its "
-            "coefficients are not the certified ones (model=ols_no_intercept fits that model)"
-        )
-    return (
-        f"{dataset.source}'s model has an intercept ({model}), but the model fits none: its "
-        "coefficients are not the certified ones (model=ols fits that model)"
-    )
-
-
 def run(
     config: Config,
     out_dir: Path,
@@ -80,8 +58,7 @@ def run(
     dataset, source = generate(config.data, config.seed)
     train, test = split(dataset, config.split, config.seed, source)
     models.check_task(estimator, train, choices)
-    if (note := intercept_mismatch(estimator, dataset)) is not None:
-        print(f"ermlab: warning: {note}", file=sys.stderr)
+    models.warn_if_intercept_mismatch(estimator, dataset)
     name = run_name(config, train, overrides)
     resolved = to_dict(config)
     # The sweep report reads the job back from its overrides and choices; a resumed sweep

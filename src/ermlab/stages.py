@@ -96,6 +96,7 @@ def stage_fit() -> None:
     train = Dataset.load(paths.split_files()[0])
     estimator = models.build(cfg.model, cfg.seed)
     models.check_task(estimator, train)
+    models.warn_if_intercept_mismatch(estimator, train)
     collector.resume()  # a network's training loop makes garbage for as long as it runs
     estimator, history = models.fit(estimator, train.X, train.y)
     write_history(history, paths.history_file())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +62,9 @@ class Dataset:
         )
 
     def save(self, path: Path) -> None:
-        """Write to ``.npz`` (exact float round trip, no pickle), atomically."""
+        """Write to ``.npz`` (exact float round trip, no pickle), atomically. ``meta`` goes too,
+        as JSON: the entries JSON can hold (a NIST file's ``fit_intercept`` and ``model``, a
+        classification's ``classes``); an object (NIST's certified values) stays behind."""
         from ermlab.paths import atomic_path
 
         with atomic_path(path) as tmp:
@@ -74,6 +77,7 @@ class Dataset:
                 source=self.source,
                 task=self.task,
                 n_test=-1 if self.n_test is None else self.n_test,
+                meta=_meta_json(self.meta),
             )
 
     @classmethod
@@ -88,7 +92,19 @@ class Dataset:
                 str(f["source"]),
                 str(f["task"]),
                 None if n_test < 0 else n_test,
+                json.loads(str(f["meta"])) if "meta" in f.files else {},
             )
+
+
+def _meta_json(meta: dict) -> str:
+    """The entries of ``meta`` that JSON holds as they are, as one JSON object."""
+    kept = {}
+    for key, value in meta.items():
+        try:
+            kept[key] = json.loads(json.dumps(value))
+        except TypeError:  # not JSON: an object of the source's own
+            continue
+    return json.dumps(kept, sort_keys=True)
 
 
 @runtime_checkable

@@ -7,6 +7,7 @@ or torch until a model is built.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -102,6 +103,34 @@ def check_task(estimator, train, choices: Mapping[str, str] | None = None) -> No
             f"{model} is a classifier, but {data} has a continuous target: "
             "choose a regressor (ols, ridge, knn, tree, mlp, torch_linear, ...)"
         )
+
+
+def intercept_mismatch(estimator, dataset) -> str | None:
+    """Why the fit is not the data's own model, where the data say whether it has an intercept
+    (``meta["fit_intercept"]``: a NIST StRD file, whose certified values are for its model)
+    and the estimator fits one or not (its ``fit_intercept`` param); else None."""
+    wants = dataset.meta.get("fit_intercept")
+    get_params = getattr(estimator, "get_params", None)
+    fits = get_params().get("fit_intercept") if get_params is not None else None
+    if wants is None or fits is None or bool(wants) == bool(fits):
+        return None
+    model = dataset.meta.get("model", "")
+    if fits:
+        return (
+            f"{dataset.source}'s model has no intercept ({model}), but the model fits one: its "
+            "coefficients are not the certified ones (model=ols_no_intercept fits that model)"
+        )
+    return (
+        f"{dataset.source}'s model has an intercept ({model}), but the model fits none: its "
+        "coefficients are not the certified ones (model=ols fits that model)"
+    )
+
+
+def warn_if_intercept_mismatch(estimator, dataset) -> None:
+    """Say :func:`intercept_mismatch`'s note, if any, in one line on stderr (the fit goes on:
+    its risks are right for the model fitted)."""
+    if (note := intercept_mismatch(estimator, dataset)) is not None:
+        print(f"ermlab: warning: {note}", file=sys.stderr)
 
 
 def is_classifier(estimator) -> bool:
