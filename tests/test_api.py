@@ -129,6 +129,14 @@ def test_sweep_rejects_a_bad_swept_value_before_running(project: Path):
     assert not (project / "sweep").exists()
 
 
+def test_run_refuses_a_sweep_and_sweep_an_empty_one(project: Path):
+    with pytest.raises(ConfigError, match=r"seed=range\(3\) sweeps several values: ermlab.sweep"):
+        ermlab.run("seed=range(3)", "tracking=off")
+    with pytest.raises(ConfigError, match=r"seed=range\(5,0\) is not allowed: it sweeps no value"):
+        ermlab.sweep("seed=range(5,0)", "tracking=off", sweep_dir=project / "sweep")
+    assert not (project / "sweep").exists() and not (project / "outputs").exists()
+
+
 @pytest.mark.slow
 def test_a_job_that_fails_at_run_time_is_a_failed_row_not_an_exception(project: Path):
     # Composition and validation pass; reading the file fails in each job.

@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import REPO, run_cmd
 
 from ermlab import cli
-from ermlab.config import CsvDataConfig, NistDataConfig, compose, validate
+from ermlab.config import ConfigError, CsvDataConfig, NistDataConfig, compose, validate
 from ermlab.data import real
 from ermlab.models.arguments import plain_overrides
 from ermlab.paths import conf_dir
@@ -340,3 +340,20 @@ def test_a_sweep_that_cannot_start_is_refused_in_one_line_before_anything_is_wri
     assert_refused(proc, tmp_path, expected)
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr  # not Hydra's page
     assert not (tmp_path / "mlflow.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["-m", "seed=range(5,0)"], "seed=range(5,0) is not allowed: it sweeps no value"),
+        (["-m", "data.n_train=range(0,10,0)"], "range(0,10,0) is not allowed: range() arg 3"),
+        (["-m", "seed=range(10"], "seed=range(10: no viable alternative at input 'range(10'; see"),
+        (["seed=range(3)"], "seed=range(3) sweeps several values, which needs -m: ermlab -m"),
+        (["model=ols,ridge", "seed=1"], "model=ols,ridge sweeps several values, which needs -m"),
+    ],
+    ids=["empty-range", "zero-step", "grammar", "no-m-range", "no-m-list"],
+)
+def test_a_sweep_written_wrong_is_refused_in_one_line_naming_it(argv: list[str], expected: str):
+    with pytest.raises(ConfigError) as info:
+        cli.prevalidate(argv)
+    assert expected in str(info.value) and "\n" not in str(info.value)

@@ -101,11 +101,17 @@ def run(*overrides: str, out_dir: str | Path | None = None) -> Result:
     """
     from omegaconf import open_dict
 
+    from ermlab.cli import first_swept
     from ermlab.config import ConfigError, compose, validate
     from ermlab.pipeline import run as run_pipeline
     from ermlab.sweeps.store import group_choices
 
     overrides = _strings(overrides, "run")
+    if (swept := first_swept(list(overrides))) is not None:
+        raise ConfigError(
+            f"{swept} sweeps several values: ermlab.sweep({swept!r}, ...) runs them, "
+            "ermlab.run one value"
+        )
     composed = compose(list(overrides), return_hydra_config=True)
     choices = group_choices(composed.hydra.runtime.choices)  # as the command tags them
     with open_dict(composed):
@@ -212,7 +218,7 @@ def sweep(*overrides: str, sweep_dir: str | Path | None = None) -> SweepResult:
 
     args = list(_strings(overrides, "sweep"))
     register_configs()
-    prevalidate(args)
+    prevalidate(["-m", *args])
     folder = Path(sweep_dir) if sweep_dir is not None else _new_run_folder(Path.cwd() / "multirun")
     command = [sys.executable, "-c", "from ermlab.cli import main; main()", "-m", *args]
     done = subprocess.run(

@@ -41,10 +41,24 @@ def hydra_overrides(argv: list[str]) -> list[str]:
 
 
 def _values(override) -> list[str]:
-    """An override line per value of ``override`` (one unless it is swept)."""
-    if override.is_sweep_override():
-        return [f"{override.get_key_element()}={v}" for v in override.sweep_string_iterator()]
-    return [override.input_line]
+    """An override line per value of ``override`` (one unless it is swept).
+
+    Raises
+    ------
+    ConfigError naming a sweep with no value (``seed=range(5,0)``) or one Python refuses
+    (``seed=range(0,10,0)``)."""
+    if not override.is_sweep_override():
+        return [override.input_line]
+    try:
+        values = list(override.sweep_string_iterator())
+    except ValueError as err:
+        raise ConfigError(f"{override.input_line} is not allowed: {err}") from None
+    if not values:
+        raise ConfigError(
+            f"{override.input_line} is not allowed: it sweeps no value (a range's stop must "
+            "lie beyond its start, in the step's direction)"
+        )
+    return [f"{override.get_key_element()}={v}" for v in values]
 
 
 def _parsed_overrides(argv: list[str]) -> list:
@@ -65,7 +79,10 @@ def _parsed_overrides(argv: list[str]) -> list:
         return parser.parse_overrides(tokens)
     except Exception as err:  # a grammar error: name the override it is about
         bad = next((t for t in tokens if not _parses(parser, t)), " ".join(tokens))
-        raise ConfigError(f"{bad}: {' '.join(str(err).split())}") from None
+        # Hydra's last line points to its grammar's page ("See https://... for details").
+        lines = [" ".join(line.split()) for line in str(err).splitlines() if line.strip()]
+        said = "; ".join(line[0].lower() + line[1:] for line in lines)
+        raise ConfigError(f"{bad}: {said}") from None
 
 
 def _parses(parser, token: str) -> bool:
@@ -88,6 +105,7 @@ def prevalidate(argv: list[str]) -> int:
     from ermlab.config import one_line, to_dict
     from ermlab.sweeps.compose import app_composer
 
+    refuse_sweep_without_multirun(argv)
     jobs = validation_jobs(argv)
     composer = app_composer()  # one composition per choice of config groups, not per job
     built = set()
@@ -107,6 +125,30 @@ def prevalidate(argv: list[str]) -> int:
     if any(o.split("=")[0] not in FREE_FORM_HYDRA_KEYS for o in hydra_given):
         _check_hydra_config([*jobs[0], *hydra_given])
     return len(jobs)
+
+
+def refuse_sweep_without_multirun(argv: list[str]) -> None:
+    """A swept value (``seed=range(3)``, ``model=ols,ridge``) in a command without ``-m``:
+    Hydra would stop with three lines of its own; this says it in one, with the fix.
+
+    Raises
+    ------
+    ConfigError naming the first swept override."""
+    from hydra._internal.utils import get_args_parser
+
+    if get_args_parser().parse_known_args(argv)[0].multirun:
+        return
+    if (swept := first_swept(argv)) is not None:
+        raise ConfigError(
+            f"{swept} sweeps several values, which needs -m: ermlab -m {swept} (or one value, "
+            f"{swept.split('=')[0]}=...)"
+        )
+
+
+def first_swept(argv: list[str]) -> str | None:
+    """The first override of ``argv`` that sweeps (``seed=range(3)``, ``model=ols,ridge``),
+    as written, or None."""
+    return next((o.input_line for o in _parsed_overrides(argv) if o.is_sweep_override()), None)
 
 
 # Output folders: any string is a folder, and composing the hydra node to check one would cost
