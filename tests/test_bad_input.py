@@ -323,8 +323,22 @@ def _free_port() -> int:
         (["hydra/launcher=joblib", "hydra.launcher.n_jobs=two"], "n_jobs='two' is not allowed"),
         (["hydra.launcher.n_jobs=2"], "hydra.launcher.n_jobs is not a key of hydra.launcher,"),
         (["hydra.sweeper.rerun=maybe"], "hydra.sweeper.rerun=maybe is not allowed: true or false"),
+        (["hydra/launcher=ray", "hydra.launcher.num_cpus=two"], "num_cpus=two is not allowed"),
+        (["hydra/launcher=ray", "hydra.launcher.num_cpus=-1"], "num_cpus=-1 is not allowed"),
+        (["hydra/launcher=ray", "hydra.launcher.address=head"], "address=head is not allowed"),
     ],
-    ids=["workers", "backend", "no-server", "launcher", "workers-type", "no-such-key", "rerun"],
+    ids=[
+        "workers",
+        "backend",
+        "no-server",
+        "launcher",
+        "workers-type",
+        "no-such-key",
+        "rerun",
+        "ray-cpus-type",
+        "ray-cpus",
+        "ray-address",
+    ],
 )
 def test_a_sweep_that_cannot_start_is_refused_in_one_line_before_anything_is_written(
     tmp_path: Path, overrides, expected

@@ -274,6 +274,27 @@ def test_a_resumed_sweep_sends_no_reused_job_to_ray_or_submitit(tmp_path: Path):
 
 
 @pytest.mark.slow
+def test_a_ray_address_where_nothing_answers_stops_the_sweep_in_one_line(tmp_path: Path):
+    """ray.init would retry a dead address for minutes, a line a second, deaf to Ctrl-C."""
+    db = tmp_path / "mlflow.db"
+    args = ["ermlab", "-m", "seed=0,1", "hydra/launcher=ray"]
+    args += [f"hydra.launcher.address=127.0.0.1:{free_port()}", f"tracking.uri=sqlite:///{db}"]
+    start = time.monotonic()
+    proc = run_cmd(args, tmp_path, check=False, ERMLAB_ROOT=str(REPO))
+    assert time.monotonic() - start < 60
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert re.fullmatch(
+        r"ermlab: error: hydra.launcher.address=127.0.0.1:\d+: no Ray cluster answers there "
+        r"\(Connection refused\); start its head .*",
+        line,
+    )
+    with contextlib.closing(sqlite3.connect(db)) as store:
+        statuses = dict(store.execute("select status, count(*) from runs group by status"))
+    assert statuses == {"FAILED": 1}  # the parent; no job was sent
+
+
+@pytest.mark.slow
 def test_sigterm_stops_a_ray_sweep_its_running_jobs_and_parent_killed(tmp_path: Path):
     """SIGTERM to ``ermlab`` (a container's stop) mid-sweep on Ray's private cluster: one
     line, exit 143, the parent and the running jobs' runs KILLED (the jobs cancelled), none

@@ -166,10 +166,10 @@ def _check_hydra_config(overrides: list[str]) -> None:
     ------
     ConfigError in one line."""
     from ermlab.config import compose
-    from ermlab.sweeps.sweeper import check_rerun, ermlab_launcher
+    from ermlab.sweeps.sweeper import check_launcher_settings, check_rerun
 
     hydra = compose(overrides, return_hydra_config=True).hydra
-    ermlab_launcher(hydra.launcher)  # its settings (n_jobs, backend)
+    check_launcher_settings(hydra.launcher)
     check_rerun(hydra.sweeper.get("rerun", False))
 
 

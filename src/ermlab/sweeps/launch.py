@@ -483,19 +483,28 @@ class RayLauncher(SweepLauncher):
     def __init__(
         self, address: str | None = None, num_cpus: float = 1, rerun: bool = False
     ) -> None:
+        from ermlab.config import ConfigError
+
         super().__init__(rerun)
+        if type(num_cpus) not in (int, float) or not num_cpus >= 0:
+            raise ConfigError(
+                f"hydra.launcher.num_cpus={num_cpus} is not allowed: the CPU cores Ray reserves "
+                "for each job, a number >= 0 (1, 0.5, 2)"
+            )
+        ray_host_port(address)  # its form; whether a cluster answers: check_ray_address
         self.address = address
         self.num_cpus = num_cpus
 
     resumes_here = True  # a sweep whose every job is reused starts no cluster
 
     def execute(self, jobs: Iterator[Job], count: int) -> Iterator[tuple[int, Any, Any]]:
+        if not count:  # every job reused (resumes_here): no cluster to join
+            return
+        check_ray_address(self.address)
         import logging
 
         import ray
 
-        if not count:  # every job reused (resumes_here): no cluster to join
-            return
         # Ray's own start-up lines (its cluster, its token) would come before the table.
         _drop_token_auth_notice()
         ray.init(
@@ -533,6 +542,53 @@ class RayLauncher(SweepLauncher):
                 f"hydra.launcher.num_cpus={self.num_cpus} is more than any node of the Ray "
                 f"cluster has (at most {largest:g} CPUs): a job could never start"
             )
+
+
+RAY_PROBE_TIMEOUT_S = 3.0
+
+
+def ray_host_port(address: object) -> tuple[str, int] | None:
+    """The host and port of a Ray cluster ``address`` (``HOST:PORT``, ``ray://HOST:PORT``), or
+    None where Ray finds or starts its cluster itself (``None``, ``auto``, ``local``).
+
+    Raises
+    ------
+    ConfigError in one line naming ``hydra.launcher.address`` and its allowed forms."""
+    from ermlab.config import ConfigError
+
+    if address is None or address in ("auto", "local"):
+        return None
+    host, _, port = str(address).removeprefix("ray://").rpartition(":")
+    if not isinstance(address, str) or not host or not port.isdigit():
+        raise ConfigError(
+            f"hydra.launcher.address={address} is not allowed: the cluster's HOST:PORT (or "
+            "ray://HOST:PORT), auto, or null for a private one-machine cluster"
+        )
+    return host.strip("[]"), int(port)
+
+
+def check_ray_address(address: str | None, timeout: float = RAY_PROBE_TIMEOUT_S) -> None:
+    """Refuse a cluster address where nothing answers: ``ray.init`` would retry it for minutes,
+    printing a line a second, deaf to Ctrl-C. Addresses Ray resolves itself (``auto``) are not
+    probed.
+
+    Raises
+    ------
+    ConfigError in one line naming ``hydra.launcher.address``."""
+    import socket
+
+    from ermlab.config import ConfigError
+
+    if (where := ray_host_port(address)) is None:
+        return
+    try:
+        socket.create_connection(where, timeout=timeout).close()
+    except OSError as err:
+        raise ConfigError(
+            f"hydra.launcher.address={address}: no Ray cluster answers there "
+            f"({err.strerror or err}); start its head (ray start --head --port {where[1]}) or "
+            "leave the address null for a private one-machine cluster"
+        ) from None
 
 
 RAY_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"

@@ -103,6 +103,19 @@ def check_rerun(rerun: object) -> None:
         raise ConfigError(f"hydra.sweeper.rerun={rerun} is not allowed: true or false")
 
 
+def check_launcher_settings(launcher_config: DictConfig) -> None:
+    """Check the settings of the launcher the sweep will run on (``n_jobs``, ``backend``,
+    ``num_cpus``, ``address``'s form) before anything is written: each launcher's constructor
+    refuses what it cannot run, in one line (ConfigError). Whether a Ray cluster answers is
+    asked only when a job is to be sent there (a resumed sweep may need none)."""
+    ermlab_launcher(launcher_config)
+    if launcher_config.get("_target_") == RAY_LAUNCHER:
+        launch.RayLauncher(launcher_config.get("address"), launcher_config.get("num_cpus", 1))
+
+
+RAY_LAUNCHER = "hydra_plugins.ermlab_plugin.launchers.ErmlabRayLauncher"
+
+
 def ermlab_launcher(launcher_config: DictConfig) -> launch.SweepLauncher | None:
     """ermlab's launcher for one of Hydra's stock launcher configs, or None for any other."""
     kind = STOCK_LAUNCHERS.get(launcher_config.get("_target_"))
