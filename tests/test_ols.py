@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import warnings
 from pathlib import Path
 
@@ -405,3 +406,20 @@ def test_sklearn_api(data) -> None:
     assert model.coef_.shape == (12,) and model.n_features_in_ == 4
     assert model.predict(X).shape == (300,)
     assert model.score(X, y) == pytest.approx(model.r2_, rel=1e-12)
+
+
+@pytest.mark.parametrize(("n", "degree"), [(10, 9), (100, 12), (100, 20)])
+def test_a_polynomial_of_inputs_far_from_zero_predicts_what_numpy_fits(n: int, degree: int):
+    """Heights in cm to the 9th power: raw powers cancel to ~20 digits in double, so the raw
+    coefficients predicted a train MSE of 481 for an interpolating fit (10 points, 10
+    parameters). numpy's Polynomial.fit maps x into [-1, 1] first; both solve the same least
+    squares problem, so predictions agree to the conditioning of that basis (~1e-9 here)."""
+    gen = np.random.default_rng(0)
+    x, x_new = gen.normal(170, 10, n), gen.normal(170, 10, 500)
+    y = -80 + 0.9 * x + gen.normal(0, 8, n)
+    fit = OLS(degree=degree).fit(x[:, None], y)
+    reference = np.polynomial.Polynomial.fit(x, y, degree)
+    np.testing.assert_allclose(fit.predict(x[:, None]), reference(x), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(fit.predict(x_new[:, None]), reference(x_new), rtol=1e-6)
+    restored = pickle.loads(pickle.dumps(fit))
+    assert np.array_equal(restored.predict(x_new[:, None]), fit.predict(x_new[:, None]))

@@ -325,7 +325,12 @@ class OLS(Regressor):
         """
         self._check_is_fitted("coef_")
         X = self._validate_data(X, reset=False)
-        return _powers(X, self.degree_) @ self.coef_ + self.intercept_
+        working = getattr(self, "working_coef_", None)
+        if working is None:
+            return _powers(X, self.degree_) @ self.coef_ + self.intercept_
+        # Powers of raw inputs far from 0 (height in cm, to the 9th) cancel to many digits
+        # more than a double holds: the same function in the working basis does not.
+        return self._working(X, np.empty((len(X), len(working)))) @ working
 
     # ------------------------------------------------------------------ set-up
     def _check_params(self) -> None:
@@ -526,11 +531,19 @@ class OLS(Regressor):
                 a = sla.solve_triangular(Rz, qty)
             b = M @ a.astype(_LD)
 
+        # Predictions of a polynomial come from the working basis (see predict), where the
+        # fit is well conditioned; a straight line's raw coefficients predict as well, faster.
+        self.working_coef_ = a if a is not None and self.degree_ > 1 else None
         if X is not None and a is not None:
             # Extended precision costs ~0.3 s per pass at n·p = 2e7 (longdouble has no BLAS):
             # spend it where it buys digits.
             extended = X.shape[0] * p <= _REFINE_MAX or self._raw_condition(Rs) > _REFINE_KAPPA
-            b, rss, tss = self._refine(X, y, b if extended else a, Rs, alpha, mask, extended)
+            c, rss, tss = self._refine(X, y, b if extended else a, Rs, alpha, mask, extended)
+            if not extended:
+                b = M @ c.astype(_LD)
+                self.working_coef_ = c if self.degree_ > 1 else None
+            else:
+                b = c
             b = b.astype(float)
         else:  # from the R factor: RSS(b) = ||Rz a − qty||² + RSS_LS, TSS from y's column
             b = b.astype(float)
@@ -565,7 +578,7 @@ class OLS(Regressor):
         return (_truncated_pinv(Ra, rank) @ qty).astype(_LD)
 
     def _refine(self, X, y, c, Rs, alpha, mask, extended: bool):
-        """Iterative refinement on the data; returns (b, RSS, TSS or Σy²).
+        """Iterative refinement on the data; returns (the refined ``c``, RSS, TSS or Σy²).
 
         Corrected semi-normal equations ``c ← c + T (RsᵀRs)⁻¹ Tᵀ (Aᵀr − penalty gradient)``,
         ``r = y − A c``: raw basis in ``np.longdouble`` (``c = b``, ``T = M``) when ``extended``,
@@ -604,8 +617,7 @@ class OLS(Regressor):
                 # raw basis M distorts the contraction estimate; small problems just iterate.)
                 best = (size, c, float(rss), float(tss))
                 break
-        c = best[1]
-        return (c if extended else M @ c.astype(_LD)), best[2], best[3]
+        return best[1], best[2], best[3]
 
     def _pass(self, X, yd, c, ybar, extended: bool):
         """One pass over the data: ``g = Aᵀr``, ``RSS = rᵀr``, ``TSS``, with ``r = y − A c``.
