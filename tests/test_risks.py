@@ -163,3 +163,22 @@ def test_named_substreams_are_the_spawned_children_of_their_stream():
         np.testing.assert_array_equal(rng(3, "split", sub=sub).random(5), expected)
     with pytest.raises(ValueError, match="unknown sub-stream"):
         rng(3, "data", sub="kfold")
+
+
+def test_the_risk_table_gives_the_population_estimates_standard_error_under_it():
+    """The population risk is a Monte Carlo mean: its SE, sd(losses)/sqrt(m), is the row under
+    it, in the main loss's column (a value just below the Bayes risk is that error)."""
+    from ermlab.evaluate import POPULATION_SE_ROW, risk_table
+
+    metrics = {
+        "risk": {
+            "train": {"mse": 60.0, "mae": 6.0},
+            "population": {"mse": 63.83, "mae": 6.37, "mse_se": 0.28607},
+            "bayes": {"mse": 64.0, "mae": 6.3831},
+        }
+    }
+    lines = risk_table(metrics).splitlines()
+    below = lines[[ln.split("  ")[0] for ln in lines].index("population") + 1]
+    assert below.split() == [*POPULATION_SE_ROW.split(), "0.28607"]
+    del metrics["risk"]["population"]["mse_se"]
+    assert POPULATION_SE_ROW not in risk_table(metrics)

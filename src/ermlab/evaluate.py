@@ -175,28 +175,36 @@ def metric_names(metrics: dict[str, Any]) -> dict[str, float]:
 
 def risk_table(metrics: dict[str, Any]) -> str:
     """A small text table: one row per split (empirical, test, CV, population, Bayes, gap),
-    one column per loss, 'absent' where there is no value (real data has no population)."""
+    one column per loss, 'absent' where there is no value (real data has no population).
+    Under the population row, the Monte Carlo standard error of its main loss: the population
+    risk is an estimate, and one close to the Bayes risk can come out below it."""
     table = metrics["risk"]
     loss_names = sorted(table["train"], key=lambda loss: (LOSS_ORDER.index(loss), loss))
+    population = table.get("population", {})
+    errors = {loss: population[f"{loss}_se"] for loss in loss_names if f"{loss}_se" in population}
     rows = [
         ("empirical (train)", table["train"]),
         ("test", table.get("test", {})),
         *([("cross-validation", table["cv"])] if "cv" in table else []),
-        ("population", table.get("population", {})),
+        ("population", population),
+        *([(POPULATION_SE_ROW, errors)] if errors else []),
         ("Bayes", table.get("bayes", {})),
         ("gap (test - train)", metrics.get("gap", {})),
     ]
     width = max(len(name) for name, _ in rows)
     lines = [f"{'risk':<{width}}" + "".join(f"  {loss:>12}" for loss in loss_names)]
     for name, values in rows:
+        absent = "" if values is errors else "absent"
         cells = [
-            "absent" if values.get(loss) is None else f"{values[loss]:.5g}" for loss in loss_names
+            absent if values.get(loss) is None else f"{values[loss]:.5g}" for loss in loss_names
         ]
-        lines.append(f"{name:<{width}}" + "".join(f"  {cell:>12}" for cell in cells))
+        lines.append((f"{name:<{width}}" + "".join(f"  {cell:>12}" for cell in cells)).rstrip())
     if "mse" in table["train"] and "gaussian_nll" not in table["train"]:
         lines.append(NO_GAUSSIAN_NLL)
     return "\n".join(lines)
 
+
+POPULATION_SE_ROW = "  ± Monte Carlo SE"
 
 NO_GAUSSIAN_NLL = (
     "no gaussian_nll: the fit interpolates its training set (training MSE 0), so the plug-in "
