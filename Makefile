@@ -11,7 +11,7 @@ FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
 # DVC runs the stage commands (ermlab-stage) from .venv.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test test-fast ui server server-stop params data bench reproduce lint lock clean
+.PHONY: run test test-fast ui notebook server server-stop params data bench reproduce lint lock clean
 
 PORT ?= 5000
 
@@ -48,6 +48,14 @@ test-fast: $(STAMP) data
 ui: $(STAMP)
 	@echo "MLflow UI on http://127.0.0.1:$(PORT): choose 'Model training' at the top left once"
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port $(PORT)
+
+## notebook: JupyterLab on http://127.0.0.1:$(NOTEBOOK_PORT) with the course's notebook open
+NOTEBOOK_PORT ?= 8888
+# Jupyter refuses to run as root unless told (a container's user often is).
+notebook: $(STAMP)
+	$(BIN)/jupyter lab --ip 127.0.0.1 --port $(NOTEBOOK_PORT) --no-browser \
+		$(if $(filter 0,$(shell id -u)),--allow-root) --ServerApp.root_dir=$(CURDIR) \
+		$(NOTEBOOK_FLAGS) notebooks/erm_method.ipynb
 
 ## server: a team tracking server on http://127.0.0.1:$(PORT): PostgreSQL (cluster in .ermlab/)
 ## and mlflow server with proxied artifacts; returns once it answers. Log to it with

@@ -46,3 +46,56 @@ def test_notebook_executes_top_to_bottom(path: Path, tmp_path: Path, monkeypatch
         images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
         assert len(images) == cell.source.count("plt.show()"), cell.source
     assert (tmp_path / "mlflow.db").is_file()  # the tracked runs went to this project
+
+
+@pytest.mark.slow
+def test_make_notebook_serves_the_course_notebook_in_jupyterlab():
+    """``make notebook`` as a student runs it: JupyterLab answers on 127.0.0.1, opens the
+    course's notebook, and its default kernel is Python (the project's, as in the test above)."""
+    import json
+    import os
+    import signal
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = "ermlab-test"
+    server = subprocess.Popen(
+        ["make", "-s", "notebook", f"NOTEBOOK_PORT={port}"]
+        + [f"NOTEBOOK_FLAGS=--IdentityProvider.token={token}"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # make and the server it starts stop together
+    )
+
+    def get(path: str):
+        url = f"http://127.0.0.1:{port}{path}{'&' if '?' in path else '?'}token={token}"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, answer.read()
+
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.stderr.read().decode()[-2000:]
+            try:
+                get("/api/status")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "JupyterLab did not answer in 120 s"
+                time.sleep(0.5)
+        status, _ = get("/lab/tree/notebooks/erm_method.ipynb")
+        assert status == 200
+        _, body = get("/api/contents/notebooks/erm_method.ipynb?content=1")
+        notebook = json.loads(body)
+        assert notebook["type"] == "notebook" and notebook["content"]["cells"]
+        _, body = get("/api/kernelspecs")
+        specs = json.loads(body)
+        assert specs["kernelspecs"][specs["default"]]["spec"]["language"] == "python"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
