@@ -364,10 +364,11 @@ def test_a_sweep_that_cannot_start_is_refused_in_one_line_before_anything_is_wri
         (["-m", "seed=range(10"], "seed=range(10: no viable alternative at input 'range(10'; see"),
         (["seed=range(3)"], "seed=range(3) sweeps several values, which needs -m: ermlab -m"),
         (["model=ols,ridge", "seed=1"], "model=ols,ridge sweeps several values, which needs -m"),
+        (["data=csv"], "data.path has no default: give one (data.path=...)"),
     ],
-    ids=["empty-range", "zero-step", "grammar", "no-m-range", "no-m-list"],
+    ids=["empty-range", "zero-step", "grammar", "no-m-range", "no-m-list", "no-default"],
 )
-def test_a_sweep_written_wrong_is_refused_in_one_line_naming_it(argv: list[str], expected: str):
+def test_a_command_written_wrong_is_refused_in_one_line_naming_it(argv: list[str], expected: str):
     with pytest.raises(ConfigError) as info:
         cli.prevalidate(argv)
     assert expected in str(info.value) and "\n" not in str(info.value)

@@ -232,3 +232,13 @@ def test_yaml_section_by_section_follows_every_change(tmp_path: Path) -> None:
         config = job_config(tmp_path, f"seed={seed}", f"hydra.sweep.subdir={seed}")
         for node in (hydra_view(config), config.hydra.overrides.task):
             assert to_yaml(node) == OmegaConf.to_yaml(node)
+
+
+def test_ermlabs_own_errors_are_said_without_their_class_name():
+    """DataError, StoreError, ...: their messages name the file or key; another library's
+    error keeps its type, which may be all that says what kind of failure it is."""
+    from ermlab.data import DataError
+    from ermlab.errors import user_message
+
+    assert user_message(DataError("data.csv: no such file")) == "data.csv: no such file"
+    assert user_message(KeyError("x")) == "KeyError: 'x'"

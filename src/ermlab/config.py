@@ -763,10 +763,16 @@ def _in_words(err: BaseException, key: str | None) -> str | None:
     - an option of a config group that does not exist (``model=olss``): the options, and the
       closest one;
     - a key the section does not have (``data.ntrain``): its keys, and the closest one;
-    - a value of the wrong type (``data.n_train=abc``): the type the key takes.
+    - a value of the wrong type (``data.n_train=abc``): the type the key takes;
+    - a key that has no default and was not given (``data=csv`` without ``data.path``).
     """
     from hydra.errors import MissingConfigException
-    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
+    from omegaconf.errors import (
+        ConfigAttributeError,
+        ConfigKeyError,
+        MissingMandatoryValue,
+        ValidationError,
+    )
 
     if isinstance(err, MissingConfigException) and err.options and err.missing_cfg_file:
         group, _, option = err.missing_cfg_file.rpartition("/")
@@ -786,6 +792,8 @@ def _in_words(err: BaseException, key: str | None) -> str | None:
         return f"{key} is not a key of {where}: {did_you_mean(name, keys)}its keys are " + (
             ", ".join(keys)
         )
+    if isinstance(err, MissingMandatoryValue):
+        return f"{key} has no default: give one ({key}=...)"
     kind = re.search(r"converted to (\w+)|not a valid (bool)", str(err))
     if isinstance(err, ValidationError) and kind is not None:
         expected = _KINDS.get(kind.group(1) or "Boolean")

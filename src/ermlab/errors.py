@@ -43,10 +43,13 @@ def copied_if_unpicklable(err: BaseException) -> BaseException:
 
 
 def user_message(err: BaseException) -> str:
-    """The first line of the error, prefixed by its type unless it is a ConfigError (or a
-    :class:`CopiedError`, whose message has its original's type)."""
+    """The first line of the error, prefixed by its type unless it is one of ermlab's own
+    (ConfigError, DataError, ...: their messages name the key or file and what is allowed, and
+    the class name would only be jargon) or a :class:`CopiedError`, whose message has its
+    original's type. Another library's error keeps its type (``ValueError: ...``): its
+    message may not say what kind of failure it is."""
     text = " ".join(str(err).split()) or type(err).__name__
-    if type(err).__name__ == "ConfigError" or isinstance(err, CopiedError):
+    if type(err).__module__.startswith("ermlab.") or isinstance(err, CopiedError):
         return text
     return f"{type(err).__name__}: {text}"
 
