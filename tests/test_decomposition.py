@@ -152,3 +152,27 @@ def test_the_three_terms_add_up_to_the_mean_population_mse():
     sd = math.hypot(sd_points, sd_population / seeds)
     assert abs(total - population) < N_SE * sd
     assert row["bias2"] > N_SE * sd and row["variance"] > N_SE * sd  # all three terms matter
+
+
+def test_bias2_and_variance_standard_errors_are_the_jackknife_over_seeds():
+    """The closed-form leave-one-out sums against the jackknife done by hand: each seed left
+    out, the split recomputed from the other seeds' fits, sqrt((S−1)/S Σ (θ_i − θ̄)²). Fits
+    far from 0 (1e6) check the centred sums lose no digits."""
+    from ermlab.sweeps.decomposition import Decomposition
+
+    gen = np.random.default_rng(3)
+    bayes = 1e6 + np.sin(np.linspace(0, 6, 50))
+    fits = [bayes + 0.1 + gen.standard_t(2, bayes.shape) for _ in range(7)]
+
+    def split(seeds):
+        decomposition = Decomposition()
+        for fit in seeds:
+            decomposition.add(np.stack([fit, bayes]))
+        return decomposition.result(noise=0.09)
+
+    whole = split(fits)
+    for name in ("bias2", "variance"):
+        left_out = np.array([getattr(split(fits[:i] + fits[i + 1 :]), name) for i in range(7)])
+        by_hand = np.sqrt(6 / 7 * np.sum((left_out - left_out.mean()) ** 2))
+        assert getattr(whole, f"{name}_se") == pytest.approx(by_hand, rel=1e-6)
+    assert split(fits[:2]).bias2_se is None  # two seeds: no leave-one-out variance

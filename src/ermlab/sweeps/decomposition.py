@@ -5,8 +5,8 @@ procedure averaged over training sets is exactly noise + bias² + variance. Each
 its fit f̂ and the Bayes predictor f* at the same :data:`N_POINTS` inputs x, drawn once from
 p(x) with the ``population`` stream of :data:`POINTS_SEED` (the same points for every seed of a
 sweep), and logs them as the artifact :data:`ARTIFACT` (a (2, M) float64 array: row 0 f̂(x),
-row 1 f*(x)). Over the S seeds of one configuration, :class:`Decomposition` then accumulates
-running sums (Welford) one job at a time, in O(M) memory whatever S:
+row 1 f*(x)). Over the S seeds of one configuration, :class:`Decomposition` keeps the fits, one
+job at a time (S·M floats: 8 kB a seed), and gives:
 
 - ``variance`` = E_x[(1/(S−1)) Σ_s (f̂_s(x) − f̄(x))²], f̄ the mean fit over the seeds;
 - ``bias2`` = E_x[(f̄(x) − f*(x))²] − variance/S, unbiased for the squared bias (so it may be
@@ -16,6 +16,11 @@ running sums (Welford) one job at a time, in O(M) memory whatever S:
 noise + bias2 + variance equals, exactly, noise plus the mean over seeds of E_x[(f̂_s − f*)²] at
 those points; it differs from the runs' mean population MSE (their own fresh points) by Monte
 Carlo error only, which :meth:`Decomposition.result` reports as ``decomposition_se``.
+
+``bias2_se`` and ``variance_se`` are the jackknife standard errors over seeds (each seed left
+out in turn; 3 seeds at least): how far another set of S seeds would move them. A model whose
+fits are heavy-tailed across seeds (a polynomial through as many points as it has parameters)
+can show a large bias2 from a few seeds' wild fits alone; its standard error says so.
 """
 
 from __future__ import annotations
@@ -76,6 +81,8 @@ class Split:
     noise: float
     n_seeds: int
     decomposition_se: float
+    bias2_se: float | None = None  # jackknife over seeds; None below 3 seeds
+    variance_se: float | None = None
 
     @property
     def total(self) -> float:
@@ -83,43 +90,69 @@ class Split:
 
 
 class Decomposition:
-    """Running sums over the seeds of one configuration (Welford's update, O(M) memory).
+    """The fits of one configuration's seeds at the common points, added one job at a time.
 
     Feed each seed's (2, M) predictions with :meth:`add`; :meth:`result` needs ≥ 2 seeds.
     """
 
     def __init__(self) -> None:
-        self.count = 0
-        self.mean: np.ndarray | None = None  # f̄(x), (M,)
-        self.m2: np.ndarray | None = None  # Σ_s (f̂_s(x) − f̄(x))², (M,)
+        self.fits: list[np.ndarray] = []  # f̂_s(x), S arrays of (M,)
         self.bayes: np.ndarray | None = None  # f*(x), (M,)
+
+    @property
+    def count(self) -> int:
+        return len(self.fits)
 
     def add(self, predictions: np.ndarray) -> None:
         """One seed: ``predictions`` (2, M), row 0 the fit, row 1 f*; f* and M must match the
         seeds added before (the same points)."""
         fit, bayes = np.asarray(predictions[0], float), np.asarray(predictions[1], float)
-        if self.mean is None:
-            self.mean, self.m2, self.bayes = np.zeros_like(fit), np.zeros_like(fit), bayes
-        elif fit.shape != self.mean.shape or not np.allclose(bayes, self.bayes):
+        if self.bayes is None:
+            self.bayes = bayes
+        elif fit.shape != self.bayes.shape or not np.allclose(bayes, self.bayes):
             raise ValueError(
                 f"decomposition: predictions of shape {fit.shape} or f* differ from the "
                 f"{self.count} seeds before: the seeds were not evaluated at the same points"
             )
-        self.count += 1
-        delta = fit - self.mean
-        self.mean += delta / self.count
-        self.m2 += delta * (fit - self.mean)
+        self.fits.append(fit)
 
     def result(self, noise: float) -> Split | None:
         """The split with ``noise`` = E_x[Var(y|x)] (the Bayes MSE); ``None`` below 2 seeds."""
-        if self.count < 2 or self.mean is None:
+        if self.count < 2 or self.bayes is None:
             return None
-        S, M = self.count, len(self.mean)
-        per_x_variance = self.m2 / (S - 1)
-        variance = float(per_x_variance.mean())
-        squared_bias = (self.mean - self.bayes) ** 2
-        bias2 = float(squared_bias.mean()) - variance / S
+        fits = np.stack(self.fits)  # (S, M)
+        S, M = fits.shape
+        mean = fits.mean(axis=0)
+        deviations = fits - mean  # D, (S, M): centred, so the sums below lose no digits
+        m2 = np.sum(deviations**2, axis=0)
+        variance, bias2 = _variance_and_bias2(mean - self.bayes, m2, S)
         # mean over seeds of (f̂_s(x) − f*(x))² at each x, from the same sums
-        mean_error = squared_bias + self.m2 / S
+        mean_error = (mean - self.bayes) ** 2 + m2 / S
         se = float(mean_error.std(ddof=1) / math.sqrt(M)) if M > 1 else float("nan")
-        return Split(bias2, variance, float(noise), S, se)
+        bias2_se = variance_se = None
+        if S >= 3:
+            # Seed i left out: its mean moves by −D_i/(S−1), and the sum of squares about the
+            # new mean is m2 − D_i²·S/(S−1).
+            left_out = np.array(
+                [
+                    _variance_and_bias2(
+                        mean - self.bayes - d / (S - 1), m2 - d**2 * S / (S - 1), S - 1
+                    )
+                    for d in deviations
+                ]
+            )  # (S, 2): variance, bias2
+            variance_se, bias2_se = _jackknife_se(left_out[:, 0]), _jackknife_se(left_out[:, 1])
+        return Split(bias2, variance, float(noise), S, se, bias2_se, variance_se)
+
+
+def _variance_and_bias2(bias: np.ndarray, m2: np.ndarray, S: int) -> tuple[float, float]:
+    """``variance`` and the unbiased ``bias2`` of S seeds whose mean fit is ``bias`` away from
+    f* and whose squared deviations from it sum to ``m2`` at each point (both (M,))."""
+    variance = float((m2 / (S - 1)).mean())
+    return variance, float((bias**2).mean()) - variance / S
+
+
+def _jackknife_se(left_out: np.ndarray) -> float:
+    """The jackknife standard error from the S leave-one-out estimates."""
+    S = len(left_out)
+    return float(math.sqrt((S - 1) / S * np.sum((left_out - left_out.mean()) ** 2)))

@@ -15,8 +15,9 @@ once and dropping them. :func:`write_report` writes
 - ``summary.csv``: one row per configuration: the swept keys but seed, ``n_seeds`` (its jobs
   that worked) and ``n_failed``, ``risk/<split>/<loss>/mean|se`` and ``gap/<loss>/mean|se``
   (the standard error of the mean over seeds, sd (ddof 1)/√n; empty with one seed), then
-  ``bias2``, ``variance``, ``noise``, ``decomposition_gap`` = bias2 + variance + noise − mean
-  population MSE and ``decomposition_gap_se``, its Monte Carlo standard error;
+  ``bias2``, ``bias2_se``, ``variance``, ``variance_se`` (jackknife standard errors over
+  seeds), ``noise``, ``decomposition_gap`` = bias2 + variance + noise − mean population MSE
+  and ``decomposition_gap_se``, its Monte Carlo standard error;
 - ``plots/``: risk against each numeric swept key (a dot plot when none is numeric), and the
   decomposition against each numeric key;
 - ``report.md`` and a self-contained ``report.html`` (images embedded as data URIs).
@@ -40,7 +41,15 @@ OK, FAILED = "ok", "failed"
 SEED_KEY = "seed"
 SPLIT_ORDER = ("train", "test", "cv", "population", "bayes")
 LOSS_ORDER = ("mse", "mae", "gaussian_nll", "zero_one", "accuracy", "cross_entropy")
-DECOMPOSITION_COLUMNS = ("bias2", "variance", "noise", "decomposition_gap", "decomposition_gap_se")
+DECOMPOSITION_COLUMNS = (
+    "bias2",
+    "bias2_se",
+    "variance",
+    "variance_se",
+    "noise",
+    "decomposition_gap",
+    "decomposition_gap_se",
+)
 REPORT_FILES = ("jobs.csv", "summary.csv", "report.md", "report.html")
 
 
@@ -269,7 +278,8 @@ def _summary_row(group: _Group, stat_names: list[str]) -> tuple[dict[str, object
         noise = float(np.mean(group.metrics["risk/bayes/mse"]))
         split = group.decomposition.result(noise)
         if split is not None:
-            row.update(bias2=split.bias2, variance=split.variance, noise=split.noise)
+            row.update(bias2=split.bias2, bias2_se=split.bias2_se, variance=split.variance)
+            row.update(variance_se=split.variance_se, noise=split.noise)
             population = group.metrics.get("risk/population/mse")
             if population:
                 row["decomposition_gap"] = split.total - float(np.mean(population))
@@ -303,10 +313,18 @@ def _short(value: object) -> str:
 
 def pm(row: dict[str, object], name: str) -> str:
     """``mean ± se`` of metric ``name`` in a summary row (``mean`` alone with one seed)."""
-    mean, se = row.get(f"{name}/mean"), row.get(f"{name}/se")
-    if mean is None:
+    return _value_pm(row.get(f"{name}/mean"), row.get(f"{name}/se"))
+
+
+def pm_column(row: dict[str, object], name: str) -> str:
+    """``value ± se`` of a summary column with its ``<name>_se`` beside it (``bias2``)."""
+    return _value_pm(row.get(name), row.get(f"{name}_se"))
+
+
+def _value_pm(value: object, se: object) -> str:
+    if value is None:
         return ""
-    return f"{mean:.4g} ± {se:.2g}" if se is not None else f"{mean:.4g}"
+    return f"{value:.4g} ± {se:.2g}" if se is not None else f"{value:.4g}"
 
 
 def summary_columns_shown(report: Report) -> list[tuple[str, Callable[[dict], str]]]:
@@ -329,7 +347,7 @@ def summary_columns_shown(report: Report) -> list[tuple[str, Callable[[dict], st
     shown.append((f"Bayes{named}", lambda r: _short(r.get(f"risk/bayes/{loss_of(r)}/mean"))))
     if any(r.get("bias2") is not None for r in report.summary):
         for name in ("bias2", "variance", "noise"):
-            shown.append((name, lambda r, n=name: _short(r.get(n))))
+            shown.append((name, lambda r, n=name: pm_column(r, n)))
     return shown
 
 
@@ -400,18 +418,17 @@ def render(report: Report, title: str, plots: list[Path], folder: Path) -> tuple
         paragraph(note)
     if any(r.get("bias2") is not None for r in report.summary):
         paragraph(
-            "bias2 + variance + noise against the mean population MSE of the runs "
-            "(decomposition_gap, with its Monte Carlo standard error):"
+            "bias2 and variance ± their jackknife standard errors over seeds; bias2 + variance "
+            "+ noise against the mean population MSE of the runs (decomposition_gap, with its "
+            "Monte Carlo standard error):"
         )
+        shown = ("bias2", "variance", "noise", "decomposition_gap")
         rows = [
-            [
-                *(str(r[k]) for k in report.group_keys),
-                *(_short(r.get(c)) for c in DECOMPOSITION_COLUMNS),
-            ]
+            [*(str(r[k]) for k in report.group_keys), *(pm_column(r, c) for c in shown)]
             for r in report.summary
             if r.get("bias2") is not None
         ]
-        table([*report.group_keys, *DECOMPOSITION_COLUMNS], rows)
+        table([*report.group_keys, *shown], rows)
     if plots:
         heading("Plots")
     for path in plots:

@@ -202,7 +202,8 @@ def plot_decomposition(report: Report, key: str, path: Path) -> Path:
     )
     for i, (label, rows) in enumerate(lines):
         for j, (name, title, style, marker) in enumerate(COMPONENTS):
-            xs, ys, _ = _series(rows, key, name, None)
+            # bias² and variance ± their jackknife SE over seeds; the noise is exact.
+            xs, ys, errs = _series(rows, key, name, None if name == "noise" else f"{name}_se")
             if not xs:
                 continue
             if name == "noise" and one_noise_line:
@@ -210,7 +211,17 @@ def plot_decomposition(report: Report, key: str, path: Path) -> Path:
             colour = colours[(i if len(lines) > 1 else j) % len(colours)]
             named = len(lines) <= MAX_LEGEND_LINES and label
             text = f"{label}: {title}" if named else (title if i == 0 else None)
-            ax.plot(xs, ys, ls=style, marker=marker, ms=4, color=colour, label=text)
+            ax.errorbar(
+                xs,
+                ys,
+                yerr=errs,
+                ls=style,
+                marker=marker,
+                ms=4,
+                capsize=2,
+                color=colour,
+                label=text,
+            )
             all_x += xs
     if one_noise_line:
         xs, ys, _ = _series(lines[0][1], key, "noise", None)
