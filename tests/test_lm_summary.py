@@ -169,3 +169,13 @@ def test_a_model_without_a_summary_leaves_no_earlier_summary_behind(tmp_path):
     assert "Coefficients" in (tmp_path / "lm_summary.txt").read_text()
     assert record_summary(Ridge().fit(train.X, train.y), train, tmp_path, None) is None
     assert not (tmp_path / "lm_summary.txt").exists()
+
+
+def test_a_column_that_is_a_power_is_written_as_r_writes_it():
+    """NIST's Pontius has columns x and x^2. In an R formula ``x^2`` alone is x crossed with
+    itself, which is x: R fits this model as ``y ~ x + I(x^2)`` and names the term so."""
+    from ermlab.models.lm_summary import formula, term_names
+
+    assert formula(("x", "x^2"), "y", True, 1) == "y ~ x + I(x^2)"
+    assert term_names(("x", "x^2"), True, 1) == ("(Intercept)", "x", "I(x^2)")
+    assert term_names(("height",), True, 2) == ("(Intercept)", "height", "I(height^2)")

@@ -19,6 +19,7 @@ estimator or a ridge penalty.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -204,10 +205,13 @@ def lm_summary(
 
 
 def term_names(feature_names, intercept: bool, degree: int) -> tuple[str, ...]:
-    """Coefficient names in ``coef_with_intercept_`` order, as R names them."""
+    """Coefficient names in ``coef_with_intercept_`` order, as R names them. A column that is
+    a power already (NIST's ``x^2``) is R's ``I(x^2)``: in a formula, ``x^2`` alone means
+    the interactions of ``x`` with itself, that is ``x``."""
     names = ["(Intercept)"] if intercept else []
     for name in feature_names:
-        names += [name if k == 1 else f"I({name}^{k})" for k in range(1, degree + 1)]
+        single = f"I({name})" if re.fullmatch(r"\w+\^\d+", name) else name
+        names += [single if k == 1 else f"I({name}^{k})" for k in range(1, degree + 1)]
     return tuple(names)
 
 
