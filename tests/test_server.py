@@ -91,7 +91,7 @@ def test_a_dvc_stage_run_logs_to_the_server(team_server: str, project: Path):
 
 def test_a_parallel_sweep_logs_children_and_its_report(team_server: str, tmp_path: Path):
     server = [f"tracking.uri={team_server}", "tracking.experiment=sweep"]
-    run_cmd(
+    done = run_cmd(
         [
             "ermlab",
             "-m",
@@ -111,6 +111,10 @@ def test_a_parallel_sweep_logs_children_and_its_report(team_server: str, tmp_pat
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert parent.info.run_name == "sweep: model × seed" and len(children) == 4
     assert all(r.info.status == "FINISHED" for r in runs)
+    # The last line gives the parent's address in the UI, as a single run's does.
+    experiment = parent.info.experiment_id
+    link = f"{team_server.rstrip('/')}/#/experiments/{experiment}/runs/{parent.info.run_id}"
+    assert done.stdout.strip().splitlines()[-1].endswith(f"{parent.info.run_id}  {link})")
     report = _text(team_server, parent.info.run_id, "report.html", tmp_path)
     assert "sweep: model × seed" in report
     # The report's job table (read back through the server) holds each child's own risk.

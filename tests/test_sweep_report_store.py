@@ -142,7 +142,7 @@ def test_a_config_run_again_counts_once_by_its_newest_finished_run(store: Path):
     kept = {r.values["seed"]: r for r in sweep.records}
     assert len(sweep.records) == 4 and [r.status for r in sweep.records] == ["ok"] * 4
     assert kept["1"].run_id == newest and kept["2"].run_id == finished
-    assert sweep.notes and sweep.notes[0].startswith("2 run(s) repeated the config")
+    assert sweep.notes and sweep.notes[0].startswith("2 more run(s) of a config counted already")
     report, _ = write_sweep_report(sweep, store / "again")
     assert report.summary[0]["n_seeds"] == 4 and report.notes[0] == sweep.notes[0]
     assert sweep.notes[0] in (store / "again" / "report.md").read_text()

@@ -325,9 +325,9 @@ def load_runs(client, experiment: str, filter_string: str = "") -> Sweep:
     notes = ()
     if repeats:
         notes = (
-            f"{repeats} run(s) repeated the config of another run (the same tag "
-            f"{CONFIG_HASH_TAG}: the same seed, the same numbers) and are left out: each config "
-            "counts once, by its newest FINISHED run.",
+            f"{repeats} more run(s) of a config counted already (the same tag "
+            f"{CONFIG_HASH_TAG}: a repeat, or an attempt that did not finish) are left out: each "
+            "config counts once, by its newest FINISHED run.",
         )
     return Sweep(job_records(client, runs, swept), swept, title, notes)
 

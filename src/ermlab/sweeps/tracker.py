@@ -46,13 +46,14 @@ class SweepTracker(Callback):
         """Check the launcher's config, then open the parent run."""
         from ermlab.config import TrackingConfig
         from ermlab.pipeline import sweep_name
-        from ermlab.sweeps.sweeper import ermlab_launcher
+        from ermlab.sweeps.sweeper import check_launcher_settings
         from ermlab.tracking import open_run
 
-        ermlab_launcher(config.hydra.launcher)  # a bad n_jobs stops the sweep before its run
+        check_launcher_settings(config.hydra.launcher)  # a bad n_jobs: no parent run
         name = sweep_name(config.hydra.overrides.task)
+        self.tracking = TrackingConfig(**config.tracking)
         with signals.held():  # a signal waits until the run is known to end it, KILLED
-            self.parent = open_run(TrackingConfig(**config.tracking), name)
+            self.parent = open_run(self.tracking, name)
             if self.parent is not None:
                 os.environ[PARENT_RUN_ENV] = self.parent.run_id
                 _OPEN_SWEEPS.append(self)
@@ -88,6 +89,7 @@ class SweepTracker(Callback):
         from pathlib import Path
 
         from ermlab.sweeps.sweep_report import finish_sweep
+        from ermlab.tracking import run_link
 
         folder = Path(str(config.hydra.sweep.dir))
         table, written = None, False
@@ -114,7 +116,9 @@ class SweepTracker(Callback):
         if self.reused_runs:  # else the same table, at once, would look like jobs that ran
             print(reused_line(len(self.reused_runs), len(self.returns)))
         if written:
-            parent = f"{PARENT_NOTE}{self.parent.run_id})" if self.parent else ""
+            # Its id, and its address in the MLflow UI where tracking goes to a server.
+            link = run_link(self.tracking, self.parent.run_id) if self.parent else None
+            parent = f"{PARENT_NOTE}{link})" if link else ""
             print(f"{REPORT_LINE}{folder / 'report.html'}{parent}")
         self._finish("FAILED" if self.failed else "FINISHED")
         if self.failed:
