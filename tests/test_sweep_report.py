@@ -274,7 +274,7 @@ def test_the_noise_shared_by_every_configuration_is_one_line_and_no_legend_cover
     report = summarize(_records(), SWEPT)  # ols and knn: the same data, the same noise
     fig = _drawn(monkeypatch, plot_decomposition, report, "data.n_train")
     ax = fig.axes[0]
-    labels = [line.get_label() for line in ax.get_lines()]
+    labels = ax.get_legend_handles_labels()[1]
     assert labels.count("noise") == 1 and not [x for x in labels if x.endswith(": noise")]
     assert sum("bias²" in x for x in labels) == 2  # the models' own components, one each
     for figure in (fig, _drawn(monkeypatch, plot_risk_curve, report, "data.n_train")):
