@@ -333,8 +333,9 @@ def verify_sweep(results: dict[str, Any], params: Params) -> list[Check]:
         f"(largest {train[:, top].max():.2g})",
         f"≤ {params.train_zero_tol:g} in ≥ {params.zero_fraction:.0%} of seeds",
         f"M + 1 = {top + 1} coefficients through {n} distinct x_n interpolate exactly "
-        "whenever M + 1 ≥ N; what is left is float64 rounding of coefficients of order 1e5–1e6 "
-        "(≈1e-10), far below the tolerance",
+        "whenever M + 1 ≥ N; what is left is float64 rounding (≈1e-13: the fit predicts in "
+        "powers of x scaled to [−1, 1], not from raw coefficients of order 1e5–1e6), far below "
+        "the tolerance",
         zero.mean() >= params.zero_fraction,
     )
     # 2. Training E_RMS falls as M grows (nested least-squares models), in every seed.
