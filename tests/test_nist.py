@@ -232,11 +232,11 @@ def test_the_dvc_stages_say_it_too(
     assert "NoInt1's model has no intercept" in capsys.readouterr().err
 
 
-def test_a_saved_dataset_keeps_its_json_metadata(tmp_path: Path):
+def test_a_saved_dataset_keeps_the_metadata_the_fit_stage_reads(tmp_path: Path):
     from ermlab.data import Dataset
     from ermlab.data.real import load_nist
 
     dataset = load_nist("NoInt1")
     dataset.save(tmp_path / "d.npz")
     meta = Dataset.load(tmp_path / "d.npz").meta
-    assert meta == {k: v for k, v in dataset.meta.items() if k != "certified"}
+    assert meta == {k: dataset.meta[k] for k in ("fit_intercept", "model")}  # no path

@@ -62,9 +62,10 @@ class Dataset:
         )
 
     def save(self, path: Path) -> None:
-        """Write to ``.npz`` (exact float round trip, no pickle), atomically. ``meta`` goes too,
-        as JSON: the entries JSON can hold (a NIST file's ``fit_intercept`` and ``model``, a
-        classification's ``classes``); an object (NIST's certified values) stays behind."""
+        """Write to ``.npz`` (exact float round trip, no pickle), atomically, with the entries
+        of ``meta`` a later stage reads (:data:`SAVED_META`) as JSON; not the others: a file's
+        absolute ``path`` would make the bytes, and so DVC's hashes, depend on where the
+        project is checked out."""
         from ermlab.paths import atomic_path
 
         with atomic_path(path) as tmp:
@@ -96,15 +97,13 @@ class Dataset:
             )
 
 
+# What the fit stage reads of a dataset's meta (a NIST file's model, a classification's labels).
+SAVED_META = ("fit_intercept", "model", "classes")
+
+
 def _meta_json(meta: dict) -> str:
-    """The entries of ``meta`` that JSON holds as they are, as one JSON object."""
-    kept = {}
-    for key, value in meta.items():
-        try:
-            kept[key] = json.loads(json.dumps(value))
-        except TypeError:  # not JSON: an object of the source's own
-            continue
-    return json.dumps(kept, sort_keys=True)
+    """The :data:`SAVED_META` entries of ``meta``, as one JSON object."""
+    return json.dumps({k: meta[k] for k in SAVED_META if k in meta}, sort_keys=True)
 
 
 @runtime_checkable

@@ -27,7 +27,14 @@ How ``OLS`` solves ``min ||y - A b||² (+ penalty)`` with ``A = [1, Φ]`` (Φ th
 
 Rank is decided on the column-equilibrated R of the working basis, so an ill-conditioned but
 full-rank design (Filip) is not mistaken for a singular one; a truly singular design gets the
-minimum-norm solution (in the raw basis) and one :class:`RankDeficientWarning`.
+minimum-norm solution and one :class:`RankDeficientWarning`: minimum-norm in the raw basis (as
+scikit-learn) for a straight line or without intercept, in the working basis for a polynomial
+with an intercept (more parameters than points: the raw basis's cannot be held in float64).
+
+A polynomial with an intercept predicts from its working-basis coefficients
+(``working_coef_``): the raw powers of inputs far from 0 (heights in cm, to the 9th) cancel to
+more digits than a double holds. Without an intercept the working basis is the raw one scaled
+by powers of two, and the raw coefficients predict.
 """
 
 from __future__ import annotations
@@ -509,8 +516,14 @@ class OLS(Regressor):
         alpha, mask = self._penalty()
 
         a = None
+        # Predictions of a centred polynomial come from the working basis (module docstring).
+        working = self.degree_ > 1 and icpt
         if alpha == 0 and self.singular_:
-            b = self._min_norm(rank)
+            if working:
+                a = self._min_norm_working(rank)
+                b = M @ a.astype(_LD)
+            else:
+                b = self._min_norm(rank)
             if not self._warned:
                 warnings.warn(
                     f"design matrix is rank deficient (rank {rank} < {p} parameters); "
@@ -531,23 +544,22 @@ class OLS(Regressor):
                 a = sla.solve_triangular(Rz, qty)
             b = M @ a.astype(_LD)
 
-        # Predictions of a polynomial come from the working basis (see predict), where the
-        # fit is well conditioned; a straight line's raw coefficients predict as well, faster.
-        self.working_coef_ = a if a is not None and self.degree_ > 1 else None
-        if X is not None and a is not None:
+        self.working_coef_ = a if working else None
+        if X is not None and a is not None and Rs is not None:
             # Extended precision costs ~0.3 s per pass at n·p = 2e7 (longdouble has no BLAS):
             # spend it where it buys digits.
             extended = X.shape[0] * p <= _REFINE_MAX or self._raw_condition(Rs) > _REFINE_KAPPA
             c, rss, tss = self._refine(X, y, b if extended else a, Rs, alpha, mask, extended)
-            if not extended:
-                b = M @ c.astype(_LD)
-                self.working_coef_ = c if self.degree_ > 1 else None
-            else:
+            if extended:
                 b = c
+            else:
+                b = M @ c.astype(_LD)
+                self.working_coef_ = c if working else None
             b = b.astype(float)
         else:  # from the R factor: RSS(b) = ||Rz a − qty||² + RSS_LS, TSS from y's column
             b = b.astype(float)
-            a = sla.solve_triangular(M.astype(float), b)
+            if a is None:  # the raw minimum-norm solution
+                a = sla.solve_triangular(M.astype(float), b)
             rss = float(np.sum((Rz @ a - qty) ** 2) + rss_ls)
             tss = float(np.sum(R[int(icpt) :, p] ** 2))
         if rss <= n * (_EPS * self._ymax) ** 2:
@@ -559,6 +571,16 @@ class OLS(Regressor):
         self.intercept_ = float(b[0]) if icpt else 0.0
         self.coef_ = b[int(icpt) :].copy()
         self._set_stats(rss, tss, Rs, n, p, rank, alpha)
+
+    def _min_norm_working(self, rank: int) -> np.ndarray:
+        """Minimum-norm least-squares solution in the working basis (intercept aside, as
+        :meth:`_min_norm`), shape (p,): rows/columns 1: of R are the R factor of the centred
+        working columns, whose minimum-norm slopes are pinv(R_c) qty_c."""
+        R = self._R
+        p = self._M.shape[0]
+        Rz, qty = R[:p, :p], R[:p, p]
+        w = _truncated_pinv(Rz[1:, 1:], rank - 1) @ qty[1:]
+        return np.concatenate([[(qty[0] - Rz[0, 1:] @ w) / Rz[0, 0]], w])
 
     def _min_norm(self, rank: int) -> np.ndarray:
         """Minimum-norm least-squares solution (raw basis) of a rank-`rank` design."""
