@@ -130,7 +130,7 @@ def test_sweep_rejects_a_bad_swept_value_before_running(project: Path):
 
 
 def test_run_refuses_a_sweep_and_sweep_an_empty_one(project: Path):
-    with pytest.raises(ConfigError, match=r"seed=range\(3\) sweeps several values: ermlab.sweep"):
+    with pytest.raises(ConfigError, match=r"seed=range\(3\) is a sweep: ermlab.sweep"):
         ermlab.run("seed=range(3)", "tracking=off")
     with pytest.raises(ConfigError, match=r"seed=range\(5,0\) is not allowed: it sweeps no value"):
         ermlab.sweep("seed=range(5,0)", "tracking=off", sweep_dir=project / "sweep")

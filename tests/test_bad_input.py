@@ -362,13 +362,33 @@ def test_a_sweep_that_cannot_start_is_refused_in_one_line_before_anything_is_wri
         (["-m", "seed=range(5,0)"], "seed=range(5,0) is not allowed: it sweeps no value"),
         (["-m", "data.n_train=range(0,10,0)"], "range(0,10,0) is not allowed: range() arg 3"),
         (["-m", "seed=range(10"], "seed=range(10: no viable alternative at input 'range(10'; see"),
-        (["seed=range(3)"], "seed=range(3) sweeps several values, which needs -m: ermlab -m"),
-        (["model=ols,ridge", "seed=1"], "model=ols,ridge sweeps several values, which needs -m"),
+        (["-m", "seed=interval(1,2)"], "seed=interval(1,2) is not allowed: interval() is a"),
+        (["-m", "seed=choice()"], "; ValueError while evaluating 'choice()': empty choice"),
+        (["seed=range(3)"], "seed=range(3) is a sweep, which needs -m: ermlab -m seed=range(3)"),
+        (["model=ols,ridge", "seed=1"], "model=ols,ridge is a sweep, which needs -m"),
+        (["-m", "hydra.launcher.n_jobs=1,2"], "n_jobs=1,2 is not allowed: Hydra's own keys"),
         (["data=csv"], "data.path has no default: give one (data.path=...)"),
     ],
-    ids=["empty-range", "zero-step", "grammar", "no-m-range", "no-m-list", "no-default"],
+    ids=[
+        "empty-range",
+        "zero-step",
+        "grammar",
+        "interval",
+        "empty-choice",
+        "no-m-range",
+        "no-m-list",
+        "hydra-key",
+        "no-default",
+    ],
 )
 def test_a_command_written_wrong_is_refused_in_one_line_naming_it(argv: list[str], expected: str):
     with pytest.raises(ConfigError) as info:
         cli.prevalidate(argv)
     assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_hydra_mode_multirun_is_taken_for_minus_m():
+    """``hydra.mode=MULTIRUN`` is Hydra's other way to ask for a sweep."""
+    cli.refuse_sweep_without_multirun(["hydra.mode=MULTIRUN", "seed=range(2)"])
+    with pytest.raises(ConfigError, match="is a sweep, which needs -m"):
+        cli.refuse_sweep_without_multirun(["hydra.mode=RUN", "seed=range(2)"])

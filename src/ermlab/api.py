@@ -109,8 +109,7 @@ def run(*overrides: str, out_dir: str | Path | None = None) -> Result:
     overrides = _strings(overrides, "run")
     if (swept := first_swept(list(overrides))) is not None:
         raise ConfigError(
-            f"{swept} sweeps several values: ermlab.sweep({swept!r}, ...) runs them, "
-            "ermlab.run one value"
+            f"{swept} is a sweep: ermlab.sweep({swept!r}, ...) runs it, ermlab.run one value"
         )
     composed = compose(list(overrides), return_hydra_config=True)
     choices = group_choices(composed.hydra.runtime.choices)  # as the command tags them

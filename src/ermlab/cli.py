@@ -35,9 +35,24 @@ def validation_jobs(argv: list[str]) -> list[list[str]]:
 
 
 def hydra_overrides(argv: list[str]) -> list[str]:
-    """The ``hydra.*`` and ``hydra/...`` overrides of the command line, a swept one by its
-    first value."""
-    return [_values(o)[0] for o in _parsed_overrides(argv) if o.is_hydra_override()]
+    """The ``hydra.*`` and ``hydra/...`` overrides of the command line.
+
+    Raises
+    ------
+    ConfigError for a swept one (``hydra.launcher.n_jobs=1,2``)."""
+    hydra = [o for o in _parsed_overrides(argv) if o.is_hydra_override()]
+    for override in hydra:
+        _refuse_hydra_sweep(override)
+    return [_values(o)[0] for o in hydra]
+
+
+def _refuse_hydra_sweep(override) -> None:
+    """Hydra sweeps the experiment's keys, never its own (it stops in two lines of its own)."""
+    if override.is_hydra_override() and override.is_sweep_override():
+        raise ConfigError(
+            f"{override.input_line} is not allowed: Hydra's own keys (hydra.*, hydra/...) take "
+            "one value; a sweep goes over the experiment's keys"
+        )
 
 
 def _values(override) -> list[str]:
@@ -47,12 +62,19 @@ def _values(override) -> list[str]:
     ------
     ConfigError naming a sweep with no value (``seed=range(5,0)``) or one Python refuses
     (``seed=range(0,10,0)``)."""
+    from hydra.errors import HydraException
+
     if not override.is_sweep_override():
         return [override.input_line]
     try:
         values = list(override.sweep_string_iterator())
-    except ValueError as err:
+    except ValueError as err:  # range(0,10,0)
         raise ConfigError(f"{override.input_line} is not allowed: {err}") from None
+    except HydraException:  # interval(1,2): not a list of values
+        raise ConfigError(
+            f"{override.input_line} is not allowed: interval() is a continuous range, which "
+            "only an optimizing sweeper samples; give values (a,b,c), range(...) or choice(...)"
+        ) from None
     if not values:
         raise ConfigError(
             f"{override.input_line} is not allowed: it sweeps no value (a range's stop must "
@@ -81,7 +103,7 @@ def _parsed_overrides(argv: list[str]) -> list:
         bad = next((t for t in tokens if not _parses(parser, t)), " ".join(tokens))
         # Hydra's last line points to its grammar's page ("See https://... for details").
         lines = [" ".join(line.split()) for line in str(err).splitlines() if line.strip()]
-        said = "; ".join(line[0].lower() + line[1:] for line in lines)
+        said = "; ".join("see" + ln[3:] if ln.startswith("See ") else ln for ln in lines)
         raise ConfigError(f"{bad}: {said}") from None
 
 
@@ -138,17 +160,29 @@ def refuse_sweep_without_multirun(argv: list[str]) -> None:
 
     if get_args_parser().parse_known_args(argv)[0].multirun:
         return
+    parsed = _parsed_overrides(argv)
+    mode = next((o.value() for o in parsed if o.get_key_element() == "hydra.mode"), None)
+    if str(mode).upper() == "MULTIRUN":  # hydra.mode=MULTIRUN: Hydra's other way to say -m
+        return
     if (swept := first_swept(argv)) is not None:
         raise ConfigError(
-            f"{swept} sweeps several values, which needs -m: ermlab -m {swept} (or one value, "
+            f"{swept} is a sweep, which needs -m: ermlab -m {swept} (or one value, "
             f"{swept.split('=')[0]}=...)"
         )
 
 
 def first_swept(argv: list[str]) -> str | None:
     """The first override of ``argv`` that sweeps (``seed=range(3)``, ``model=ols,ridge``),
-    as written, or None."""
-    return next((o.input_line for o in _parsed_overrides(argv) if o.is_sweep_override()), None)
+    as written, or None.
+
+    Raises
+    ------
+    ConfigError for a swept ``hydra.*`` key: Hydra sweeps the experiment's keys only."""
+    for override in _parsed_overrides(argv):
+        _refuse_hydra_sweep(override)
+        if override.is_sweep_override():
+            return override.input_line
+    return None
 
 
 # Output folders: any string is a folder, and composing the hydra node to check one would cost
