@@ -360,3 +360,30 @@ def test_a_ray_job_asking_more_cpus_than_any_node_has_stops_the_sweep_in_one_lin
     assert "Token authentication" not in proc.stdout + proc.stderr
     with contextlib.closing(sqlite3.connect(tmp_path / "mlflow.db")) as store:
         assert list(store.execute("select status from runs")) == [("FAILED",)]  # the parent
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("127.0.0.1:6379", ("127.0.0.1", 6379)),
+        ("ray://head:10001", ("head", 10001)),
+        ("[::1]:6379", ("::1", 6379)),
+        ("auto", None),
+        (None, None),
+        ("localhost:65536", "not allowed"),
+        ("head:\u0663", "not allowed"),  # an Arabic-Indic three: a digit to str.isdigit
+        ("::1", "not allowed"),
+        ("http://localhost:8265", "not allowed"),  # the dashboard's address, not the cluster's
+        ("head", "not allowed"),
+        (6379, "not allowed"),
+    ],
+)
+def test_a_ray_address_is_read_or_refused_by_its_form(address, expected):
+    from ermlab.config import ConfigError
+    from ermlab.sweeps.launch import ray_host_port
+
+    if expected == "not allowed":
+        with pytest.raises(ConfigError, match=r"hydra.launcher.address=.* is not allowed"):
+            ray_host_port(address)
+    else:
+        assert ray_host_port(address) == expected

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
+import math
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -486,7 +487,7 @@ class RayLauncher(SweepLauncher):
         from ermlab.config import ConfigError
 
         super().__init__(rerun)
-        if type(num_cpus) not in (int, float) or not num_cpus >= 0:
+        if type(num_cpus) not in (int, float) or not 0 <= num_cpus < math.inf:
             raise ConfigError(
                 f"hydra.launcher.num_cpus={num_cpus} is not allowed: the CPU cores Ray reserves "
                 "for each job, a number >= 0 (1, 0.5, 2)"
@@ -558,11 +559,20 @@ def ray_host_port(address: object) -> tuple[str, int] | None:
 
     if address is None or address in ("auto", "local"):
         return None
-    host, _, port = str(address).removeprefix("ray://").rpartition(":")
-    if not isinstance(address, str) or not host or not port.isdigit():
+    where = str(address).removeprefix("ray://")
+    host, _, port = where.rpartition(":")
+    ipv6 = host.startswith("[") and host.endswith("]")
+    if (
+        not isinstance(address, str)
+        or "://" in where  # another scheme: the dashboard's http:// address, say
+        or not host
+        or (":" in host and not ipv6)  # an IPv6 host goes in brackets: [::1]:6379
+        or not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535)
+    ):
         raise ConfigError(
             f"hydra.launcher.address={address} is not allowed: the cluster's HOST:PORT (or "
-            "ray://HOST:PORT), auto, or null for a private one-machine cluster"
+            "ray://HOST:PORT; an IPv6 host in brackets), auto, or null for a private "
+            "one-machine cluster"
         )
     return host.strip("[]"), int(port)
 
