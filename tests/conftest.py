@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from tests.servers import team_server  # noqa: F401  (a fixture for any test)
+
+
+def pytest_configure(config) -> None:
+    """A shell's background job (``bash .ci/run &``) starts with SIGINT ignored, and every
+    command it runs inherits that: ermlab then rightly stays deaf to SIGINT, as under
+    ``nohup``, and the tests of Ctrl-C would fail. They test a terminal's Ctrl-C: SIGINT is
+    delivered again, to this process and to the commands it starts."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
