@@ -118,18 +118,8 @@ def plot_risk_curve(report: Report, key: str, path: Path) -> Path:
             xs, ys, errs = _series(rows, key, column, f"risk/{split}/{loss}/se")
             if not xs:
                 continue
-            named = len(lines) <= MAX_LEGEND_LINES and label
-            text = f"{label}: {title}" if named else (title if i == 0 else None)
-            ax.errorbar(
-                xs,
-                ys,
-                yerr=errs,
-                ls=style,
-                marker=marker,
-                ms=4,
-                capsize=2,
-                color=colour,
-                label=text,
+            _draw_with_errors(
+                ax, xs, ys, errs, style, marker, colour, _legend(label, title, i, lines)
             )
             all_x += xs
             if split != "train":  # the scale follows the risks that estimate the true risk
@@ -209,18 +199,8 @@ def plot_decomposition(report: Report, key: str, path: Path) -> Path:
             if name == "noise" and one_noise_line:
                 continue  # drawn once, below
             colour = colours[(i if len(lines) > 1 else j) % len(colours)]
-            named = len(lines) <= MAX_LEGEND_LINES and label
-            text = f"{label}: {title}" if named else (title if i == 0 else None)
-            ax.errorbar(
-                xs,
-                ys,
-                yerr=errs,
-                ls=style,
-                marker=marker,
-                ms=4,
-                capsize=2,
-                color=colour,
-                label=text,
+            _draw_with_errors(
+                ax, xs, ys, errs, style, marker, colour, _legend(label, title, i, lines)
             )
             all_x += xs
     if one_noise_line:
@@ -232,6 +212,21 @@ def plot_decomposition(report: Report, key: str, path: Path) -> Path:
     ax.set_title(f"bias² + variance + noise against {key}")
     save_figure(fig, path)
     return path
+
+
+def _legend(label: str, title: str, i: int, lines: list) -> str | None:
+    """The legend entry of line ``title`` of configuration ``i`` (``label``): named per
+    configuration while they fit in a legend, else each title once, with the first."""
+    if len(lines) <= MAX_LEGEND_LINES and label:
+        return f"{label}: {title}"
+    return title if i == 0 else None
+
+
+def _draw_with_errors(ax, xs, ys, errs, style, marker, colour, text: str | None) -> None:
+    """One series of means with ± standard-error bars."""
+    ax.errorbar(
+        xs, ys, yerr=errs, ls=style, marker=marker, ms=4, capsize=2, color=colour, label=text
+    )
 
 
 def _same_series(series: list[tuple[list, list]]) -> bool:
