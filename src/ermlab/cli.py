@@ -164,7 +164,7 @@ def refuse_sweep_without_multirun(argv: list[str]) -> None:
     mode = next((o.value() for o in parsed if o.get_key_element() == "hydra.mode"), None)
     if str(mode).upper() == "MULTIRUN":  # hydra.mode=MULTIRUN: Hydra's other way to say -m
         return
-    if (swept := first_swept(argv)) is not None:
+    if (swept := _first_swept(parsed)) is not None:
         raise ConfigError(
             f"{swept} is a sweep, which needs -m: ermlab -m {swept} (or one value, "
             f"{swept.split('=')[0]}=...)"
@@ -178,7 +178,12 @@ def first_swept(argv: list[str]) -> str | None:
     Raises
     ------
     ConfigError for a swept ``hydra.*`` key: Hydra sweeps the experiment's keys only."""
-    for override in _parsed_overrides(argv):
+    return _first_swept(_parsed_overrides(argv))
+
+
+def _first_swept(parsed: list) -> str | None:
+    """:func:`first_swept` of overrides parsed already."""
+    for override in parsed:
         _refuse_hydra_sweep(override)
         if override.is_sweep_override():
             return override.input_line
