@@ -123,11 +123,12 @@ class Decomposition:
         fits = np.stack(self.fits)  # (S, M)
         S, M = fits.shape
         mean = fits.mean(axis=0)
+        bias = mean - self.bayes  # f̄(x) − f*(x)
         deviations = fits - mean  # D, (S, M): centred, so the sums below lose no digits
         m2 = np.sum(deviations**2, axis=0)
-        variance, bias2 = _variance_and_bias2(mean - self.bayes, m2, S)
+        variance, bias2 = _variance_and_bias2(bias, m2, S)
         # mean over seeds of (f̂_s(x) − f*(x))² at each x, from the same sums
-        mean_error = (mean - self.bayes) ** 2 + m2 / S
+        mean_error = bias**2 + m2 / S
         se = float(mean_error.std(ddof=1) / math.sqrt(M)) if M > 1 else float("nan")
         bias2_se = variance_se = None
         if S >= 3:
@@ -135,9 +136,7 @@ class Decomposition:
             # new mean is m2 − D_i²·S/(S−1).
             left_out = np.array(
                 [
-                    _variance_and_bias2(
-                        mean - self.bayes - d / (S - 1), m2 - d**2 * S / (S - 1), S - 1
-                    )
+                    _variance_and_bias2(bias - d / (S - 1), m2 - d**2 * S / (S - 1), S - 1)
                     for d in deviations
                 ]
             )  # (S, 2): variance, bias2
