@@ -294,6 +294,29 @@ def study_task(config, out_dir: Path) -> dict[str, float]:
     return {"verify/passed": 1.0}
 
 
+HELP_FLAGS = {"--help", "-h"}
+SCHEMA_GROUP = "schema/"  # the typed bases that config options extend (ermlab.config)
+
+
+def app_help(app) -> str:
+    """``ermlab --help`` as Hydra writes it from ``hydra.help`` (``conf/config.yaml``), less
+    the ``schema/*`` groups: Hydra lists every group but its own, and those are no options a
+    user chooses (``data=linear`` is not one; ``schema/data`` holds the base that
+    ``data=height_weight`` extends). ``app`` is the ``hydra.main`` app, ``sys.argv`` holds
+    ``--help`` and the overrides whose config the help shows."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()) as written:
+        try:
+            app()
+        except SystemExit as exit_:  # Hydra exits 0 once it has printed the help
+            if exit_.code not in (0, None):
+                raise
+    lines = written.getvalue().splitlines(keepends=True)
+    return "".join(line for line in lines if not line.startswith(SCHEMA_GROUP))
+
+
 @exit_on_user_error("ermlab")
 def main() -> None:
     """Console entry point ``ermlab``."""
@@ -308,7 +331,13 @@ def main() -> None:
     sys.argv[1:] = plain_overrides(sys.argv[1:], conf_dir())  # model.<any argument>=value
     app = hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(task)
     try:
-        if not {"--help", "-h", "--hydra-help", "--info", "--cfg", "-c"} & set(sys.argv[1:]):
+        if HELP_FLAGS & set(sys.argv[1:]):
+            prevalidate(sys.argv[1:])  # a bad override in one line, not in Hydra's
+            # Hydra composes the help's config as one run: a sweep shows its first job's.
+            sys.argv[1:] = ["--help", *validation_jobs(sys.argv[1:])[0]]
+            print(app_help(app), end="")
+            return
+        if not {"--hydra-help", "--info", "--cfg", "-c"} & set(sys.argv[1:]):
             prevalidate(sys.argv[1:])
         app()
     except KeyboardInterrupt as interrupt:

@@ -1,0 +1,50 @@
+"""``ermlab --help``: the options a user chooses, read from ``conf/`` here, and the config
+the command line composes; a bad override in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import REPO, run_cmd
+
+from ermlab.paths import conf_dir
+
+
+def _help(tmp_path: Path, *argv: str, check: bool = True):
+    return run_cmd(["ermlab", *argv], tmp_path, check=check, ERMLAB_ROOT=str(REPO))
+
+
+def _options_in_conf() -> dict[str, str]:
+    """``group: a, b, c`` for every group folder of ``conf/`` but Hydra's own, as the help
+    must list them (sorted, as Hydra sorts them)."""
+    groups = {}
+    for folder in sorted(p for p in conf_dir().iterdir() if p.is_dir() and p.name != "hydra"):
+        groups[folder.name] = ", ".join(sorted(f.stem for f in folder.glob("*.yaml")))
+    return groups
+
+
+def test_help_lists_every_option_in_conf_and_no_schema(tmp_path: Path):
+    text = _help(tmp_path, "--help").stdout
+    listed = {
+        line.split(": ")[0]: line.split(": ", 1)[1]
+        for line in text.split("== Configuration groups ==")[1].split("== Config ==")[0].splitlines()
+        if ": " in line and not line.startswith("Compose")
+    }
+    assert listed == _options_in_conf()
+    assert "schema/" not in text
+    assert text.startswith("ermlab: fit a model to data and measure its risks")
+
+
+def test_help_shows_the_config_of_the_overrides_and_a_sweeps_first_job(tmp_path: Path):
+    text = _help(tmp_path, "-m", "data=iris,two_moons", "model=logistic", "seed=4", "-h").stdout
+    config = text.split("== Config ==")[1]
+    assert "  name: iris" in config and "seed: 4" in config
+    assert "LogisticRegression" in config
+
+
+def test_help_with_a_bad_override_says_it_in_one_line(tmp_path: Path):
+    proc = _help(tmp_path, "data=nope", "--help", check=False)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("ermlab: error: data=nope is not allowed: one of")
+    assert len(proc.stderr.strip().splitlines()) == 1
