@@ -25,9 +25,10 @@ def _options_in_conf() -> dict[str, str]:
 
 def test_help_lists_every_option_in_conf_and_no_schema(tmp_path: Path):
     text = _help(tmp_path, "--help").stdout
+    groups = text.split("== Configuration groups ==")[1].split("== Config ==")[0]
     listed = {
         line.split(": ")[0]: line.split(": ", 1)[1]
-        for line in text.split("== Configuration groups ==")[1].split("== Config ==")[0].splitlines()
+        for line in groups.splitlines()
         if ": " in line and not line.startswith("Compose")
     }
     assert listed == _options_in_conf()
