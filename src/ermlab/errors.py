@@ -68,13 +68,29 @@ def report(prog: str, err: BaseException) -> None:
     print(f"{prog}: error: {user_message(err)}", file=sys.stderr)
 
 
+def show_warnings_in_one_line(prog: str) -> None:
+    """Print each warning as ``<prog>: warning: <one line>`` on stderr, as errors are printed
+    (:func:`report`), instead of Python's two lines: the file and line that warned, then the
+    warning code's own source line, which mean nothing to a user. Another library's warning
+    keeps its type and all of its text (``ConvergenceWarning: lbfgs failed to converge ...
+    Increase the number of iterations ...``): its advice is the point."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        warning = message if isinstance(message, Warning) else category(message)
+        print(f"{prog}: warning: {user_message(warning)}", file=file or sys.stderr)
+
+    warnings.showwarning = show
+
+
 def exit_on_user_error(prog: str) -> Callable[[F], F]:
     """Decorate an entry point: a user error prints ``<prog>: error: <one line>`` to stderr and
-    exits with status 2."""
+    exits with status 2; a warning prints in one line too (:func:`show_warnings_in_one_line`)."""
 
     def wrap(func: F) -> F:
         @functools.wraps(func)
         def inner(*args, **kwargs):
+            show_warnings_in_one_line(prog)
             try:
                 return func(*args, **kwargs)
             except USER_ERRORS as err:

@@ -1,5 +1,6 @@
-"""``ermlab --help``: the options a user chooses, read from ``conf/`` here, and the config
-the command line composes; a bad override in one line."""
+"""What ``ermlab`` says besides its results: ``--help`` (the options a user chooses, read from
+``conf/`` here, and the config the command line composes; a bad override in one line), and a
+warning, in one line as an error is."""
 
 from __future__ import annotations
 
@@ -49,3 +50,25 @@ def test_help_with_a_bad_override_says_it_in_one_line(tmp_path: Path):
     assert proc.stdout == ""
     assert proc.stderr.startswith("ermlab: error: data=nope is not allowed: one of")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_warning_is_one_line_naming_the_command(tmp_path: Path):
+    proc = _help(tmp_path, "model=ols_poly", "model.degree=12", "data.n_train=10", "tracking=off")
+    warned = [line for line in proc.stderr.splitlines() if "rank deficient" in line]
+    assert warned == [
+        "ermlab: warning: design matrix is rank deficient (rank 10 < 13 parameters); "
+        "returning the minimum-norm least-squares solution"
+    ]
+    assert ".py:" not in proc.stderr  # no file and line of the code that warned
+
+
+def test_another_librarys_warning_keeps_its_type_and_all_its_text(capsys):
+    import warnings
+
+    from ermlab.errors import show_warnings_in_one_line
+
+    with warnings.catch_warnings():
+        show_warnings_in_one_line("ermlab-report")
+        warnings.warn("lbfgs failed\nIncrease max_iter.", FutureWarning, stacklevel=1)
+    said = capsys.readouterr().err
+    assert said == "ermlab-report: warning: FutureWarning: lbfgs failed Increase max_iter.\n"
