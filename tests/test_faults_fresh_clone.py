@@ -23,6 +23,8 @@ def test_after_make_run_every_dvc_command_is_clean(project: Path, tmp_path: Path
     # make run: data, params, dvc repro, ermlab-stage report (see the Makefile).
     run_cmd(["ermlab-stage", "params"], project)
     repro = _quiet(["dvc", "repro"], project)
+    # data.dvc is unchanged (restore-data cached data/ for DVC): DVC does not say to add it.
+    assert "data.dvc" not in repro.partition("To track the changes with git")[2]
     report = run_cmd(["ermlab-stage", "report"], project).stdout
     assert (repro + report).count("empirical (train)") == 1  # the risk table, once
     assert "MLflow run " in repro

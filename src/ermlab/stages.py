@@ -10,6 +10,7 @@ file can never silently go stale.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import pickle
@@ -185,9 +186,25 @@ def restore_data() -> None:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, dest)
                 restored += 1
+    if restored:
+        _cache_data(target.parent)
     print(
         f"data/: {restored} file(s) restored from the package" if restored else "data/ is complete"
     )
+
+
+def _cache_data(root: Path) -> None:
+    """Put ``root/data`` in DVC's cache, as ``dvc pull`` would leave it: else the first ``dvc
+    repro`` caches it itself, and ends with DVC's advice to ``git add data.dvc``, which has
+    not changed. Only data that matches ``data.dvc`` is cached (DVC asks before it rewrites
+    a changed ``.dvc`` file, and is not let to); a folder that is no DVC project is left."""
+    if not (root / ".dvc").is_dir() or not (root / "data.dvc").is_file():
+        return
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo, contextlib.suppress(DvcException):
+        repo.commit("data.dvc")
 
 
 STAGES = {
