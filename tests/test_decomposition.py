@@ -86,8 +86,8 @@ def test_knn_on_a_fixed_design_has_variance_sigma2_over_k():
     neighbours = estimator.kneighbors(X, return_distance=False)  # (M, k) grid indices
     W = np.zeros((len(X), len(train)))
     np.put_along_axis(W, neighbours, 1.0 / k, axis=1)
-    C = SIGMA**2 * W @ W.T
-    sd = math.sqrt(2 * np.mean(C**2) / (seeds - 1))
+    # C = σ² W Wᵀ is (M, M); mean(C²) = σ⁴ ‖WᵀW‖²_F / M², from a (n, n) matrix
+    sd = math.sqrt(2 * SIGMA**4 * np.sum((W.T @ W) ** 2) / len(X) ** 2 / (seeds - 1))
     result = acc.result(noise=SIGMA**2)
     assert abs(result.variance - SIGMA**2 / k) < N_SE * sd
     assert result.noise == SIGMA**2
@@ -110,13 +110,16 @@ def test_least_squares_on_a_fixed_design_has_the_grid_variance_and_no_bias():
     truth = SIGMA**2 * np.trace(inverse @ moments)  # σ² E_x[x̃ᵀ(ΦᵀΦ)⁻¹x̃], x ~ U(0, 1)
 
     X = np.vander(common_points(source)[:, 0], degree + 1, increasing=True)
-    C = SIGMA**2 * X @ inverse @ X.T
-    sd_seeds = math.sqrt(2 * np.mean(C**2) / (seeds - 1))
-    sd_points = np.diag(C).std(ddof=1) / math.sqrt(len(X))
+    # C = σ² X (ΦᵀΦ)⁻¹ Xᵀ is (M, M): mean(C²) = σ⁴ tr((ΦᵀΦ)⁻¹ G (ΦᵀΦ)⁻¹ G) / M², G = XᵀX
+    G = X.T @ X
+    mean_c2 = SIGMA**4 * np.trace(inverse @ G @ inverse @ G) / len(X) ** 2
+    diag_c = SIGMA**2 * np.einsum("ij,jk,ik->i", X, inverse, X)
+    sd_seeds = math.sqrt(2 * mean_c2 / (seeds - 1))
+    sd_points = diag_c.std(ddof=1) / math.sqrt(len(X))
     result = acc.result(noise=SIGMA**2)
     assert abs(result.variance - truth) < N_SE * math.hypot(sd_seeds, sd_points)
     # bias2 is unbiased for 0: E_x (f̄ − f*)² has sd √(2 mean(C²))/S, the correction sd_seeds/S
-    sd_bias = (math.sqrt(2 * np.mean(C**2)) + sd_seeds) / seeds
+    sd_bias = (math.sqrt(2 * mean_c2) + sd_seeds) / seeds
     assert abs(result.bias2) < N_SE * sd_bias
 
 
@@ -154,10 +157,11 @@ def test_the_three_terms_add_up_to_the_mean_population_mse():
     assert row["bias2"] > N_SE * sd and row["variance"] > N_SE * sd  # all three terms matter
 
 
-def test_bias2_and_variance_standard_errors_are_the_jackknife_over_seeds():
-    """The closed-form leave-one-out sums against the jackknife done by hand: each seed left
-    out, the split recomputed from the other seeds' fits, sqrt((S−1)/S Σ (θ_i − θ̄)²). Fits
-    far from 0 (1e6) check the centred sums lose no digits."""
+def test_bias2_and_variance_standard_errors_are_the_jackknife_and_the_points_error():
+    """The closed-form leave-one-out sums against the jackknife done by hand (each seed left
+    out, the split recomputed from the other seeds' fits, sqrt((S−1)/S Σ (θ_i − θ̄)²)), added
+    in quadrature to the Monte Carlo error of the mean over the points, by hand too. Fits far
+    from 0 (1e6) check the centred sums lose no digits."""
     from ermlab.sweeps.decomposition import Decomposition
 
     gen = np.random.default_rng(3)
@@ -171,8 +175,24 @@ def test_bias2_and_variance_standard_errors_are_the_jackknife_over_seeds():
         return decomposition.result(noise=0.09)
 
     whole = split(fits)
+    stacked = np.stack(fits)
+    per_point = {"variance": stacked.var(axis=0, ddof=1)}
+    per_point["bias2"] = (stacked.mean(axis=0) - bayes) ** 2 - per_point["variance"] / 7
     for name in ("bias2", "variance"):
         left_out = np.array([getattr(split(fits[:i] + fits[i + 1 :]), name) for i in range(7)])
-        by_hand = np.sqrt(6 / 7 * np.sum((left_out - left_out.mean()) ** 2))
+        jackknife = np.sqrt(6 / 7 * np.sum((left_out - left_out.mean()) ** 2))
+        points = per_point[name].std(ddof=1) / np.sqrt(len(bayes))
+        by_hand = np.sqrt(jackknife**2 + points**2)
         assert getattr(whole, f"{name}_se") == pytest.approx(by_hand, rel=1e-6)
+        assert points > 0.1 * jackknife  # both parts weigh: the check tells them apart
     assert split(fits[:2]).bias2_se is None  # two seeds: no leave-one-out variance
+
+
+def test_a_constant_fit_to_sin_has_bias2_one_half_within_its_standard_error():
+    """Degree 0 on Bishop's grid: the 10 grid points' sin 2πx sum to 0, so every seed's fit is
+    the mean of its noise, f̄ → 0, and bias² = E_x sin²(2πx) = ½ exactly. With the points'
+    Monte Carlo error left out of its standard error, 1,000 points gave 0.519 ± 0.0006."""
+    acc, _ = _decompose(_fits(["model=ols_poly", "model.degree=0"], 20))
+    result = acc.result(noise=SIGMA**2)
+    assert abs(result.bias2 - 0.5) < N_SE * result.bias2_se
+    assert result.bias2_se < 0.01  # and tight enough to tell ½ from 0.52

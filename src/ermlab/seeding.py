@@ -12,7 +12,7 @@ import numpy as np
 STREAMS = ("data", "split", "fit", "population")
 # Named children of a stream, for draws that must stay independent of the stream's own:
 # append only, the position is the spawn key.
-SUBSTREAMS = {"split": ("kfold", "subsample")}
+SUBSTREAMS = {"split": ("kfold", "subsample"), "population": ("decomposition",)}
 
 
 def seed_sequence(seed: int, stream: str, sub: str | None = None) -> np.random.SeedSequence:

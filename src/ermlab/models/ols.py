@@ -149,9 +149,11 @@ class OLS(Regressor):
     penalty : {"sklearn", "bishop"}, default="sklearn"
         ``"sklearn"`` minimises ``‖y − Φw − b‖² + alpha‖w‖²`` with the intercept b *not*
         penalised (same solution as ``sklearn.linear_model.Ridge(alpha)``). ``"bishop"``
-        minimises Bishop's PRML (1.4) ``E(w) = ½Σ(y − t)² + (Nλ/2)‖w‖²`` with ``λ = alpha``,
-        N the number of samples and the intercept ``w0`` penalised too, i.e.
-        ``‖y − Φw‖² + Nλ‖w‖²`` over all coefficients including w0 (reproduces PRML Table 1.2).
+        minimises ``E(w) = ½Σ(y − t)² + (Nλ/2)‖w‖²`` with ``λ = alpha``, N the number of
+        samples and the intercept ``w0`` penalised too, i.e. ``‖y − Φw‖² + Nλ‖w‖²`` over all
+        coefficients including w0: PRML's (1.4) has ``(λ/2)‖w‖²``, without the N, but its
+        Table 1.2 is reproduced with this λ per data point (see the bishop_curve_fitting
+        study).
     rcond : float or None, default=None
         Relative tolerance on the singular values of the column-equilibrated working design
         below which the design counts as rank deficient; None means ``max(n, p) · eps``.

@@ -275,7 +275,7 @@ def _summary_row(group: _Group, stat_names: list[str]) -> tuple[dict[str, object
             row[f"{name}/mean"], row[f"{name}/se"] = mean_and_se(values)
     why = group.why_no_decomposition()
     if why is None and group.n_ok:
-        noise = float(np.mean(group.metrics["risk/bayes/mse"]))
+        noise = mean_and_se(group.metrics["risk/bayes/mse"])[0]  # 0.09, not 0.09000000000000001
         split = group.decomposition.result(noise)
         if split is not None:
             row.update(bias2=split.bias2, bias2_se=split.bias2_se, variance=split.variance)
