@@ -294,6 +294,36 @@ def study_task(config, out_dir: Path) -> dict[str, float]:
     return {"verify/passed": 1.0}
 
 
+MULTIRUN_FLAGS = ("-m", "--multirun")
+
+
+def multirun_first(argv: list[str]) -> list[str]:
+    """``argv`` with ``-m`` moved before the overrides: Hydra's command-line parser takes the
+    overrides as one run of positional arguments, so ``ermlab data=polynomial -m
+    model.degree=1,3`` would stop at ``-m`` and refuse the rest with its usage text."""
+    flags = [a for a in argv if a in MULTIRUN_FLAGS]
+    return [*flags, *(a for a in argv if a not in MULTIRUN_FLAGS)]
+
+
+VERSION_OF = ("hydra-core", "mlflow", "dvc", "scikit-learn", "torch", "numpy")
+
+
+def versions() -> str:
+    """``ermlab --version``: ermlab's version, then Python's and those of the libraries that
+    decide its numbers and records (Hydra alone would print its own, as ``Hydra 1.3.8``)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    libraries = ", ".join(f"{name} {of(name)}" for name in VERSION_OF)
+    return f"ermlab {of('ermlab')} (Python {platform.python_version()}, {libraries})"
+
+
 HELP_FLAGS = {"--help", "-h"}
 SCHEMA_GROUP = "schema/"  # the typed bases that config options extend (ermlab.config)
 
@@ -328,9 +358,12 @@ def main() -> None:
 
     signals.install()  # SIGTERM ends the run KILLED, as Ctrl-C does
     register_configs()
-    sys.argv[1:] = plain_overrides(sys.argv[1:], conf_dir())  # model.<any argument>=value
+    sys.argv[1:] = plain_overrides(multirun_first(sys.argv[1:]), conf_dir())  # model.<arg>=value
     app = hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(task)
     try:
+        if "--version" in sys.argv[1:]:
+            print(versions())
+            return
         if HELP_FLAGS & set(sys.argv[1:]):
             prevalidate(sys.argv[1:])  # a bad override in one line, not in Hydra's
             # Hydra composes the help's config as one run: a sweep shows its first job's.
