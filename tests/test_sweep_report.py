@@ -182,6 +182,18 @@ def test_tracking_off_builds_the_report_from_the_jobs_return_values(tmp_path: Pa
     assert "2 ± 0.58" in table
 
 
+def test_tracking_off_counts_a_repeated_seed_once_as_a_store_does(tmp_path: Path):
+    from ermlab.sweeps.sweep_report import finish_sweep
+
+    jobs = [([f"seed={s}"], {"risk/test/mse": 1.0 + s, "risk/train/mse": 0.5}) for s in (0, 1, 1)]
+    _, report = finish_sweep(None, ["seed=0,1,1"], jobs, tmp_path)
+    (row,) = report.summary
+    assert row["n_seeds"] == 2  # the mean and SE of 1 and 2, not of 1, 2, 2
+    assert row["risk/test/mse/mean"] == pytest.approx(1.5)
+    assert row["risk/test/mse/se"] == pytest.approx(0.5)
+    assert "1 job(s) repeating the swept values" in report.notes[0]
+
+
 def test_runs_predicting_at_different_points_get_no_decomposition():
     gen = np.random.default_rng(2)
     pairs = [np.stack([b, b]) for b in gen.normal(size=(3, 10))]  # a different f* each

@@ -34,17 +34,26 @@ def parent_params(config) -> dict[str, Any]:
     return {**flatten(base), **sweep_params(list(config.hydra.overrides.task))}
 
 
-def _in_process_records(jobs: list[tuple[list[str], dict]], swept: list[str]) -> list[JobRecord]:
-    """Records from the jobs' return values (tracking off: there is no store to read)."""
-    records = []
+def _in_process_records(
+    jobs: list[tuple[list[str], dict]], swept: list[str]
+) -> tuple[list[JobRecord], int]:
+    """Records from the jobs' return values (tracking off: there is no store to read), and how
+    many jobs repeated the swept values of one before (``seed=0,1,1``): each config counts
+    once, as a store counts it by its ``config_hash`` tag
+    (:func:`~ermlab.sweeps.store.one_run_per_config`); the same numbers counted twice would
+    pass for two seeds."""
+    records, seen = [], set()
     for overrides, result in jobs:
         values = parse_overrides(overrides)
         values = {k: values.get(k, "") for k in swept}
+        if (key := tuple(values.items())) in seen:
+            continue
+        seen.add(key)
         if FAILED_KEY in result:
             records.append(JobRecord(values, FAILED, str(result[FAILED_KEY])))
         else:
             records.append(JobRecord(values, OK, metrics=dict(result)))
-    return records
+    return records, len(jobs) - len(records)
 
 
 def finish_sweep(
@@ -70,7 +79,14 @@ def finish_sweep(
     ]
     if parent is None:
         swept = list(swept_from_overrides(overrides))
-        report = summarize(_in_process_records(jobs, swept), swept)
+        records, repeats = _in_process_records(jobs, swept)
+        report = summarize(records, swept)
+        if repeats:
+            report.notes.insert(
+                0,
+                f"{repeats} job(s) repeating the swept values of a job before are left out: "
+                "each config counts once.",
+            )
         write_report(report, folder, "sweep (tracking off)")
     else:
         from ermlab.sweeps.store import load_sweep, write_sweep_report
