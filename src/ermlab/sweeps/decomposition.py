@@ -153,9 +153,7 @@ class Decomposition:
             )  # (S, 2): variance, bias2
             per_point_variance = m2 / (S - 1)  # the terms whose mean over x they are
             per_point_bias2 = bias**2 - per_point_variance / S
-            variance_se = math.hypot(
-                _jackknife_se(left_out[:, 0]), _points_se(per_point_variance)
-            )
+            variance_se = math.hypot(_jackknife_se(left_out[:, 0]), _points_se(per_point_variance))
             bias2_se = math.hypot(_jackknife_se(left_out[:, 1]), _points_se(per_point_bias2))
         return Split(bias2, variance, float(noise), S, se, bias2_se, variance_se)
 
