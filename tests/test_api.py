@@ -153,3 +153,21 @@ def test_a_list_of_overrides_is_refused_with_how_to_pass_it(function: str):
 
     with pytest.raises(TypeError, match=rf"got a list .*ermlab\.{function}\(\*overrides\)"):
         getattr(ermlab, function)(["data=women", "split=none"])
+
+
+@pytest.mark.parametrize("function", ["run", "sweep"])
+def test_overrides_in_one_string_are_refused_with_how_to_pass_them(function: str):
+    import ermlab
+    from ermlab.config import ConfigError
+
+    expected = (
+        rf"holds 2 overrides in one string: .*ermlab\.{function}\('data=women', 'split=none'\)"
+    )
+    with pytest.raises(ConfigError, match=expected):
+        getattr(ermlab, function)("data=women split=none")
+
+
+def test_a_value_with_spaces_is_not_taken_for_several_overrides():
+    from ermlab.api import _strings
+
+    assert _strings(("model.hidden_sizes=[64, 64]",), "run") == ("model.hidden_sizes=[64, 64]",)

@@ -286,7 +286,11 @@ def _strings(overrides: tuple, function: str) -> tuple[str, ...]:
 
     Raises
     ------
-    TypeError naming what was passed instead, and how to pass a list."""
+    TypeError naming what was passed instead, and how to pass a list; ConfigError for one
+    string holding several overrides, as typed on a command line (``"data=women
+    split=none"``: Hydra would say ``mismatched input '='``)."""
+    from ermlab.config import ConfigError
+
     for override in overrides:
         if not isinstance(override, str):
             raise TypeError(
@@ -295,7 +299,21 @@ def _strings(overrides: tuple, function: str) -> tuple[str, ...]:
                 f"{type(override).__name__} ({override!r}): a list goes in as "
                 f"ermlab.{function}(*overrides)"
             )
+        words = override.split()
+        if len(words) > 1 and all(_looks_like_override(word) for word in words):
+            as_arguments = ", ".join(repr(word) for word in words)
+            raise ConfigError(
+                f"{override!r} holds {len(words)} overrides in one string: ermlab.{function} "
+                f"takes each as a string of its own, ermlab.{function}({as_arguments})"
+            )
     return tuple(overrides)
+
+
+def _looks_like_override(word: str) -> bool:
+    """``key=value`` with a key of names and dots (``split=none``, ``+model.x=1``), as
+    opposed to a piece of a value with spaces in it (``64]`` of ``model.hidden=[64, 64]``)."""
+    key, equals, _ = word.partition("=")
+    return bool(equals) and key.lstrip("+~").replace(".", "_").replace("/", "_").isidentifier()
 
 
 def _reported_folder(stdout: str) -> Path | None:
