@@ -246,16 +246,17 @@ def assert_refused(proc, cwd: Path, expected: str, runs: list[str] = ()) -> None
         (["data.n_train=0"], "data.n_train"),
         (["model._target_=builtins.print", "+model.x=1"], "model._target_"),
         (["data.n_train=10000000000"], "data.n_train"),
+        (["model=torch_linear", "model.optimizer=newton"], "model.optimizer=newton"),
         # refused at run time, after Hydra made the run's folder: it must go too
         (["data=iris"], "model=ols is a regressor, but data=iris is a classification task"),
         (["data=csv", "data.path=DUP", "data.target=y"], "'x' appears twice"),
         (["data=csv", "data.path=TEXT", "data.target=y"], "'x'"),
         (["data=csv", "data.path=MISSING", "data.target=y"], "missing.csv"),
-        # scikit-learn's convention: an estimator checks its arguments when it fits, so the
-        # run is open by then; it ends FAILED, never RUNNING
-        (["model=torch_linear", "model.optimizer=newton"], "optimizer"),
+        # what only the data can tell (more neighbours than training points): the run is open
+        # by then; it ends FAILED, never RUNNING
+        (["model=knn", "model.n_neighbors=500"], "n_neighbors = 500, n_samples_fit = 100"),
     ],
-    ids=["value", "target", "size", "task", "duplicate", "text", "missing", "fit-time"],
+    ids=["value", "target", "size", "argument", "task", "duplicate", "text", "missing", "fit"],
 )
 def test_ermlab_refuses_in_one_line_and_leaves_nothing(tmp_path: Path, overrides, expected):
     (tmp_path / "dup.csv").write_text("x,x,y\n1,2,3\n4,5,6\n7,8,8\n")
@@ -265,7 +266,7 @@ def test_ermlab_refuses_in_one_line_and_leaves_nothing(tmp_path: Path, overrides
         overrides = [o.replace(placeholder, str(tmp_path / name)) for o in overrides]
     (tmp_path / "F").write_text("precious")
     proc = _ermlab(tmp_path, *overrides)
-    assert_refused(proc, tmp_path, expected, ["FAILED"] if "newton" in overrides[-1] else [])
+    assert_refused(proc, tmp_path, expected, ["FAILED"] if "n_neighbors" in overrides[-1] else [])
 
 
 def test_ermlab_runs_the_readme_examples_of_model_arguments(tmp_path: Path):

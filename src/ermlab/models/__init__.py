@@ -49,25 +49,31 @@ def build(model_cfg: dict[str, Any], seed: int):
 
 
 def _check_parameters(estimator, kwargs: dict[str, Any]) -> None:
-    """Check the arguments' values as scikit-learn's ``fit`` first does (an estimator with
-    ``_parameter_constraints``), so that a sweep refuses a bad value before its first job.
+    """Check the arguments' values as ``fit`` first does, so that a sweep refuses a bad value
+    before its first job: scikit-learn's ``_validate_params`` (an estimator with
+    ``_parameter_constraints``), or the ``_check_params`` of ermlab's own models (OLS, the
+    torch networks).
 
     Raises
     ------
-    ConfigError ``model.<argument>=<value>: <scikit-learn's reason>``.
+    ConfigError ``model.<argument>=<value>: <the estimator's reason>``.
     """
     import re
 
-    if not hasattr(estimator, "_parameter_constraints") or not hasattr(
-        estimator, "_validate_params"
-    ):
+    if hasattr(estimator, "_parameter_constraints") and hasattr(estimator, "_validate_params"):
+        check = estimator._validate_params
+    elif hasattr(estimator, "_check_params"):
+        check = estimator._check_params
+    else:
         return
     try:
-        estimator._validate_params()
+        check()
     except (TypeError, ValueError) as err:
         reason = " ".join(str(err).split()) or type(err).__name__
-        named = re.match(r"The '(\w+)' parameter", reason)
-        key = named[1] if named and named[1] in kwargs else None
+        # scikit-learn: "The 'alpha' parameter of Ridge must be ..."; ermlab: "degree must ..."
+        named = re.match(r"The '(\w+)' parameter|(\w+) must", reason)
+        name = named and (named[1] or named[2])
+        key = name if name in kwargs else None
         where = f"model.{key}={kwargs[key]}" if key else f"model ({type(estimator).__name__})"
         raise ConfigError(f"{where}: {reason}") from None
 

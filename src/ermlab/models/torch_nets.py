@@ -451,6 +451,13 @@ class _TorchEstimator(BaseEstimator):
         """λ of the penalty (λ/2) Σ ‖W‖²; overridden where it derives from ``C``."""
         return _check_real("weight_decay", self.weight_decay, 0.0)
 
+    def _check_params(self) -> None:
+        """Check every hyperparameter that needs no data, as ``fit`` first does (ermlab's
+        models expose this, so a sweep refuses a bad value before its first job: see
+        :func:`ermlab.models.build`). The penalty is checked for one training point."""
+        self._config()
+        self._l2_strength(1)
+
     def _config(self) -> _Config:
         hidden = _check_sizes("hidden_sizes", self.hidden_sizes, "() for a linear model")
         loss = _check_choice("loss", self.loss, self._LOSSES)
