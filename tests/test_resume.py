@@ -119,6 +119,10 @@ def test_an_experiment_with_nothing_to_reuse_is_asked_once_per_sweep(tmp_path: P
     assert resume._nothing_to_reuse("sweep-1", store) and len(asked) == 1
 
     tags = {tracking.CONFIG_HASH_TAG: "0123456789abcdef"}
+    old_code = {**tags, tracking.CODE_HASH_TAG: "f" * 16}
+    tracking.open_run(store, "older code", extra_tags=old_code).finish()
+    assert not real(store)  # a run of other code is nothing to reuse
+    tags[tracking.CODE_HASH_TAG] = tracking.code_hash()
     tracking.open_run(store, "failed", extra_tags=tags).finish("FAILED")
     assert not real(store)  # a FAILED run is nothing to reuse
     tracking.open_run(store, "finished", extra_tags=tags).finish()
@@ -177,6 +181,9 @@ def test_a_reused_job_returns_its_runs_metrics_and_the_config_a_job_that_ran_ret
     run.finish()
     other = tracking.open_run(store, "other seed", extra_tags={tracking.CONFIG_HASH_TAG: "0" * 16})
     other.finish()
+    # The same config computed by other code (before a bug fix), and more recently: not reused.
+    older_code = {**tags, tracking.CODE_HASH_TAG: "f" * 16}
+    tracking.open_run(store, "other code", extra_tags=older_code).finish()
 
     config.hydra.sweep.dir = str(tmp_path / "again")  # a new sweep asks the store again
     reused = reuse_finished_run(config)
@@ -260,3 +267,44 @@ def test_a_second_ctrl_c_as_the_last_listing_is_written_ends_the_parent_killed()
     with pytest.raises(KeyboardInterrupt):
         sweep._finish("FINISHED")
     assert parent.status == "KILLED" and sweep.parent is None
+
+
+def test_the_code_hash_changes_with_any_file_of_the_package_and_with_a_library(
+    tmp_path: Path, monkeypatch
+):
+    """What makes a run's numbers besides its config: a package file edited (committed or
+    not), a numerical library of another version."""
+    import importlib.metadata
+    import shutil
+
+    from ermlab import tracking
+
+    package = Path(tracking.__file__).parent
+    copy = tmp_path / "ermlab"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(tracking, "__file__", str(copy / "tracking.py"))
+
+    def fresh() -> str:
+        tracking.code_hash.cache_clear()
+        return tracking.code_hash()
+
+    try:
+        before = fresh()
+        assert fresh() == before  # a pure function of the files and versions
+        (copy / "__pycache__").mkdir(exist_ok=True)
+        (copy / "__pycache__" / "x.pyc").write_bytes(b"bytecode")
+        assert fresh() == before  # compiled files are not the code
+        losses = copy / "losses.py"
+        losses.write_text(losses.read_text() + "\n# a fix\n")
+        edited = fresh()
+        assert edited != before
+        real_version = importlib.metadata.version
+        monkeypatch.setattr(
+            importlib.metadata,
+            "version",
+            lambda name: "0.0" if name == "scikit-learn" else real_version(name),
+        )
+        assert fresh() not in (before, edited)
+    finally:
+        monkeypatch.undo()
+        tracking.code_hash.cache_clear()

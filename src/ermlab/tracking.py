@@ -79,10 +79,39 @@ def config_hash(config: dict[str, Any]) -> str:
 DATA_FILE_KEY = "data_file_sha256"  # in what config_hash hashes: the data file's contents
 
 
+CODE_HASH_TAG = "code_hash"  # with CONFIG_HASH_TAG, what a resumed sweep looks up
+# The libraries whose versions can change a run's numbers (a solver's default, a sampler).
+NUMERIC_LIBRARIES = ("numpy", "scipy", "scikit-learn", "torch")
+
+
+@functools.cache
+def code_hash() -> str:
+    """The identity of the code that computes a run: a SHA-256 (first 16 hex digits) of every
+    file of ermlab's package (source and bundled data, by path and contents, as this process
+    runs it: a commit, an edit not committed, an install) and of the versions of
+    :data:`NUMERIC_LIBRARIES`. A resumed sweep reuses a run of the same config and the same
+    code only: the runs of the code before a bug fix are not the fix's numbers. Once a
+    process (a few ms: the files are read, not imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    for name in NUMERIC_LIBRARIES:
+        with suppress(PackageNotFoundError):
+            digest.update(f"{name}=={version(name)}\0".encode())
+    return digest.hexdigest()[:16]
+
+
 def config_tags(config: dict[str, Any]) -> dict[str, str]:
-    """The tags that identify a run's resolved ``config`` (:data:`CONFIG_HASH_TAG`: its
-    :func:`config_hash`), for :func:`open_run`'s ``extra_tags`` or :meth:`Recorder.log_config`."""
-    return {CONFIG_HASH_TAG: config_hash(config)}
+    """The tags that identify what a run computes: its resolved ``config``
+    (:data:`CONFIG_HASH_TAG`: its :func:`config_hash`) and the code that computes it
+    (:data:`CODE_HASH_TAG`: :func:`code_hash`), for :func:`open_run`'s ``extra_tags`` or
+    :meth:`Recorder.log_config`."""
+    return {CONFIG_HASH_TAG: config_hash(config), CODE_HASH_TAG: code_hash()}
 
 
 @functools.cache
@@ -715,15 +744,18 @@ def forget_connections_after_fork() -> None:
 
 def has_finished_configs(tracking) -> bool:
     """Whether the ``tracking`` experiment holds any FINISHED run tagged with a
-    :data:`CONFIG_HASH_TAG` (one query; False when tracking is off or the experiment is new)."""
-    return _latest_finished_run(tracking, f"tags.{CONFIG_HASH_TAG} IS NOT NULL") is not None
+    :data:`CONFIG_HASH_TAG` and made by this code (:func:`code_hash`): one query; False when
+    tracking is off, the experiment is new, or its runs come from other code."""
+    condition = f"tags.{CONFIG_HASH_TAG} IS NOT NULL and tags.{CODE_HASH_TAG} = '{code_hash()}'"
+    return _latest_finished_run(tracking, condition) is not None
 
 
-def find_finished_run(tracking, digest: str, tag: str = CONFIG_HASH_TAG):
-    """The most recent FINISHED run of the ``tracking`` experiment whose ``tag`` (by default
-    :data:`CONFIG_HASH_TAG`) is ``digest`` (an ``mlflow.entities.Run``), or None; always None
-    when tracking is off."""
-    return _latest_finished_run(tracking, f"tags.`{tag}` = '{digest}'")
+def find_finished_run(tracking, tags: dict[str, str]):
+    """The most recent FINISHED run of the ``tracking`` experiment that has every tag of
+    ``tags`` with its value (an ``mlflow.entities.Run``), or None; always None when tracking
+    is off."""
+    condition = " and ".join(f"tags.`{tag}` = '{value}'" for tag, value in tags.items())
+    return _latest_finished_run(tracking, condition)
 
 
 def _latest_finished_run(tracking, tag_condition: str):

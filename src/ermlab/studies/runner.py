@@ -151,7 +151,7 @@ def verify_study(config: Config, results: dict[str, Any], report_dir: Path) -> b
     checks = module.verify(results, study_params(module, config.study))
     passed = write_report(module.TITLE, checks, report_dir)
     print(render_markdown(module.TITLE, checks))
-    run = find_finished_run(config.tracking, results_digest(results), RESULTS_TAG)
+    run = find_finished_run(config.tracking, {RESULTS_TAG: results_digest(results)})
     if run is not None and (recorder := reopen_run(config.tracking, run.info.run_id)):
         recorder.log_artifact(report_dir / "report.md")
         failed = sum(not c.passed for c in checks)

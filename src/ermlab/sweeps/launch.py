@@ -508,12 +508,17 @@ class RayLauncher(SweepLauncher):
 
         # Ray's own start-up lines (its cluster, its token) would come before the table.
         _drop_token_auth_notice()
-        ray.init(
-            address=self.address,
-            ignore_reinit_error=True,
-            log_to_driver=False,
-            logging_level=logging.WARNING,
-        )
+        try:
+            ray.init(
+                address=self.address,
+                ignore_reinit_error=True,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+            )
+        except ConnectionError as err:
+            from ermlab.config import ConfigError
+
+            raise ConfigError(join_failure(self.address, err)) from None
         # Ray's core puts its own SIGTERM handler in place of ermlab's (it dumps a stack and
         # ends the process, leaving the runs RUNNING): ermlab's comes back.
         signals.install()
@@ -599,6 +604,20 @@ def check_ray_address(address: str | None, timeout: float = RAY_PROBE_TIMEOUT_S)
             f"({err.strerror or err}); start its head (ray start --head --port {where[1]}) or "
             "leave the address null for a private one-machine cluster"
         ) from None
+
+
+def join_failure(address: str | None, err: Exception) -> str:
+    """Why ``ray.init`` could not join the cluster at ``address``, in one line. A head that
+    found a token (``~/.ray/auth_token``: Ray writes one for the private clusters it starts)
+    turns token authentication on, and a driver joins it only with ``RAY_AUTH_MODE=token``
+    too: Ray says no more than that it failed to connect."""
+    said = f"hydra.launcher.address={address}: Ray could not join the cluster ({err})"
+    if os.environ.get("RAY_AUTH_MODE") != "token":
+        said += (
+            "; a head started with token authentication (a token in ~/.ray/auth_token turns "
+            "it on) is joined with RAY_AUTH_MODE=token set for ermlab too"
+        )
+    return said
 
 
 RAY_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"

@@ -1,9 +1,10 @@
 """Resuming a sweep: a job whose resolved config already has a FINISHED run in the experiment
 is not run again; its run and metrics are reused.
 
-The identity of a config is :func:`ermlab.tracking.config_hash`, the tag every run carries, so
-a job killed half-way (its run FAILED or still RUNNING) runs again, and a changed value, seed
-or code default makes a new hash and a new run.
+A run is reused when it has the job's :func:`ermlab.tracking.config_tags`: the hash of its
+resolved config and the hash of the code that computed it, tags every run carries. So a job
+killed half-way (its run FAILED or still RUNNING) runs again, and so does one whose value,
+seed or code default changed, or whose code did (a bug fixed, a library upgraded).
 """
 
 from __future__ import annotations
@@ -30,15 +31,16 @@ def _nothing_to_reuse(sweep_dir: str, tracking) -> bool:
 
 def reuse_finished_run(job_config: DictConfig):
     """A completed Hydra ``JobReturn`` carrying the metrics of the FINISHED run that has this
-    job's config hash (and :data:`REUSED`: that run's id), or None when there is none, when
-    tracking is off, or when the config does not validate (the job then runs, and says why)."""
+    job's config and code hashes (and :data:`REUSED`: that run's id), or None when there is
+    none, when tracking is off, or when the config does not validate (the job then runs, and
+    says why)."""
     from hydra.core.utils import JobReturn, JobStatus
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
     from ermlab.config import ConfigError, TrackingConfig, to_dict, validate
     from ermlab.sweeps.job import task_part
-    from ermlab.tracking import config_hash, find_finished_run
+    from ermlab.tracking import config_tags, find_finished_run
 
     try:
         # The tracking node alone first: in a new experiment (nothing to reuse) the job's
@@ -62,7 +64,7 @@ def reuse_finished_run(job_config: DictConfig):
     except ConfigError:
         return None
     try:
-        found = find_finished_run(tracking, config_hash(to_dict(config)))
+        found = find_finished_run(tracking, config_tags(to_dict(config)))
     except ConnectionError:
         return None  # as above: the job runs, and fails in one line saying so
     if found is None:
