@@ -229,3 +229,16 @@ def test_a_sweep_too_long_to_list_in_a_param_is_named_as_typed():
     params = sweep_params(["seed=range(2000)", "model=ols,ridge"])
     assert params["sweep.values.seed"] == "range(2000)"  # 8,890 characters listed
     assert params["sweep.values.model"] == "ols,ridge"
+
+
+def test_ermlab_report_refuses_a_sqlite_store_that_does_not_exist(tmp_path: Path, capsys):
+    from ermlab.sweeps import report_cli
+
+    missing = tmp_path / "nope.db"
+    with pytest.raises(SystemExit) as exit_:
+        report_cli.main(["abc", "--tracking-uri", f"sqlite:///{missing}", "--out", str(tmp_path)])
+    assert exit_.value.code == 2
+    said = capsys.readouterr().err
+    uri = f"sqlite:///{missing}"
+    assert said == f"ermlab-report: error: --tracking-uri {uri}: no MLflow store at {missing}\n"
+    assert not missing.exists()  # MLflow made an empty store there before

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from ermlab.errors import exit_on_user_error
 
+SQLITE = "sqlite:///"
+
 
 def parser() -> argparse.ArgumentParser:
     """The command line of ``ermlab-report``."""
@@ -55,11 +57,17 @@ def main(argv: list[str] | None = None) -> None:
 
     from ermlab.config import TrackingConfig
     from ermlab.sweeps.report import summary_table
-    from ermlab.sweeps.store import load_runs, load_sweep, write_sweep_report
+    from ermlab.sweeps.store import StoreError, load_runs, load_sweep, write_sweep_report
     from ermlab.tracking import check_reachable, resolve_uri
 
+    uri = resolve_uri(args.tracking_uri)
+    if uri.startswith(SQLITE) and not Path(uri.removeprefix(SQLITE)).is_file():
+        # MLflow would create an empty store there: a mistyped path left a new file behind.
+        raise StoreError(
+            f"--tracking-uri {args.tracking_uri}: no MLflow store at {uri.removeprefix(SQLITE)}"
+        )
     check_reachable(TrackingConfig(uri=args.tracking_uri))
-    client = MlflowClient(tracking_uri=resolve_uri(args.tracking_uri))
+    client = MlflowClient(tracking_uri=uri)
     if args.run_id is not None:
         sweep = load_sweep(client, args.run_id)
     else:
