@@ -291,7 +291,9 @@ def test_a_ray_address_where_nothing_answers_stops_the_sweep_in_one_line(tmp_pat
     )
     with contextlib.closing(sqlite3.connect(db)) as store:
         statuses = dict(store.execute("select status, count(*) from runs group by status"))
+        (why,) = store.execute("select value from tags where key = 'ermlab.error'").fetchone()
     assert statuses == {"FAILED": 1}  # the parent; no job was sent
+    assert line == f"ermlab: error: {why}"  # the parent says why it FAILED, in the UI too
 
 
 @pytest.mark.slow

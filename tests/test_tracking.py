@@ -111,6 +111,7 @@ def test_a_failed_job_in_a_sweep_fails_the_parent_and_the_exit_status(tmp_path: 
     runs = _runs(tmp_path / "mlflow.db", "sweep")
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert [r.info.status for r in parents] == ["FAILED"]
+    assert parents[0].data.tags["ermlab.error"] == "1 of 2 jobs failed"  # why, in the UI
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     status = sorted((r.data.params["model.n_neighbors"], r.info.status) for r in children)
     assert status == [("5", "FINISHED"), ("500", "FAILED")]

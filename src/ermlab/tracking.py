@@ -850,20 +850,22 @@ def tracked_run(
         if (lost := lost_server(err, tracking)) is not None:
             recorder.discard_deferred()
             raise lost from None  # no server to mark the run FAILED on: reaped when it is back
-        _record_error(recorder, err)
+        record_error(recorder, err)
         recorder.finish("FAILED")
         raise
     with lost_server_in_one_line(tracking):  # the deferred files go up as the run ends
         recorder.finish("FINISHED")
 
 
-def _record_error(recorder: Recorder, err: BaseException) -> None:
-    """Tag the run about to end FAILED with why (:data:`ERROR_TAG`), written as it ends."""
+def record_error(recorder: Recorder, err: BaseException | str) -> None:
+    """Tag the run about to end FAILED with why (:data:`ERROR_TAG`: the error's one line, or
+    ``err`` itself when it is a text), written as it ends."""
     from mlflow.entities import RunTag
 
     from ermlab.errors import user_message
 
-    recorder.log_params({}, [RunTag(ERROR_TAG, user_message(err)[:MAX_TAG_LENGTH])], defer=True)
+    why = err if isinstance(err, str) else user_message(err)
+    recorder.log_params({}, [RunTag(ERROR_TAG, why[:MAX_TAG_LENGTH])], defer=True)
 
 
 def record_results(

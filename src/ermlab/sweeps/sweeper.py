@@ -69,7 +69,7 @@ class SweepFolderSweeper(BasicSweeper):
         a launcher's) ends it in one line with exit status 2, not Hydra's traceback."""
         from ermlab import collector
         from ermlab.errors import EXIT_USER_ERROR, USER_ERRORS, report
-        from ermlab.sweeps.tracker import raise_failed_start
+        from ermlab.sweeps.tracker import raise_failed_start, record_sweep_error
 
         try:
             raise_failed_start()
@@ -85,6 +85,7 @@ class SweepFolderSweeper(BasicSweeper):
             if os.environ.get("ERMLAB_DEBUG"):
                 raise
             report("ermlab", err)
+            record_sweep_error(err)
             sys.exit(EXIT_USER_ERROR)  # ermlab.cli ends the parent run FAILED
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:

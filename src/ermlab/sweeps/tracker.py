@@ -112,6 +112,11 @@ class SweepTracker(Callback):
         rows = [
             (job_label(o), {} if FAILED in metrics else metrics) for o, metrics in self._in_order()
         ]
+        n_failed = sum(FAILED in metrics for _, metrics in self._in_order())
+        if n_failed and self.parent is not None:  # why the parent ends FAILED, in the UI too
+            from ermlab.tracking import record_error
+
+            record_error(self.parent, f"{n_failed} of {len(self.returns)} jobs failed")
         print(table if table is not None else sweep_table(rows))
         if self.reused_runs:  # else the same table, at once, would look like jobs that ran
             print(reused_line(len(self.reused_runs), len(self.returns)))
@@ -209,6 +214,17 @@ def _raised(err: BaseException, label: str) -> str:
     if not isinstance(err, USER_ERRORS):
         print(job_traceback(err), file=sys.stderr)
     return line
+
+
+def record_sweep_error(err: BaseException) -> None:
+    """Tag each open sweep's parent run with the error that stops the sweep (a launcher that
+    cannot start, a Ray cluster that does not answer), written as the run ends FAILED: its
+    reason in the MLflow UI, as a failed single run has."""
+    from ermlab.tracking import record_error
+
+    for sweep in _OPEN_SWEEPS:
+        if sweep.parent is not None:
+            record_error(sweep.parent, err)
 
 
 def raise_failed_start() -> None:
