@@ -66,6 +66,6 @@ def check_sizes(data: Any, split: Any) -> None:
             raise ConfigError(
                 f"{key}={value} is not allowed: {rows:,} rows drawn at once would take about "
                 f"{_gib(need)} of memory ({COPIES} copies of {input_width(data) + 1} float64 "
-                f"columns), and {_gib(available)} is available; for a large sample use "
-                "data.n_population, which is drawn in chunks"
+                f"columns), and {_gib(available)} is available (data.n_population, the "
+                "fresh points of the population risk, has no such limit: it is drawn in chunks)"
             )

@@ -33,7 +33,9 @@ CONFIG_HASH_TAG = "config_hash"  # what a resumed sweep looks up (see config_has
 # Where a run's process lives, so that one killed without a word (SIGKILL, power loss) can be
 # told from one still running: see reap_stale_runs.
 HOST_TAG, PID_TAG, REAPED_TAG = "ermlab.host", "ermlab.pid", "ermlab.reaped"
-SQLITE_BUSY_TIMEOUT_S = 60  # how long a writer waits for another one's lock before failing
+# How long a writer waits for another one's lock before failing: MLflow sets 20 s on every
+# session it opens (PRAGMA busy_timeout), over whatever the URI asks, so that is the wait.
+SQLITE_BUSY_TIMEOUT_S = 20
 # A FAILED run's reason, the one line ermlab printed (the MLflow UI shows it among the tags).
 ERROR_TAG = "ermlab.error"
 MAX_TAG_LENGTH = 8000  # MLflow's limit on a tag's value
