@@ -76,7 +76,8 @@ def test_the_sweep_table_shows_each_jobs_main_loss():
     lines = table.splitlines()
     assert "mse" in lines[2] and "absent" in lines[2]  # real data: no population risk
     assert "zero_one" in lines[3] and "0.2" in lines[3]
-    assert lines[4].split()[1:] == ["failed"] * 5
+    assert lines[4].split()[1:] == ["failed"] * 6
+    assert lines[0].split()[1:6] == ["loss", "train", "test", "population", "Bayes"]
 
 
 def test_atomic_path_leaves_nothing_behind_on_failure(tmp_path: Path):

@@ -252,14 +252,19 @@ def reused_line(n_reused: int, n_jobs: int) -> str:
 
 def sweep_table(rows: list[tuple[str, dict[str, float]]]) -> str:
     """One line per job: its overrides and its main risk (MSE for regression, zero-one for
-    classification) on train, test and population, and the gap; ``failed`` for a failed job."""
-    columns = ("loss", "train", "test", "population", "gap (test - train)")
+    classification) on train, test and population, the Bayes risk (the floor no predictor
+    beats, and a population estimate may dip under by its Monte Carlo error), and the gap;
+    ``failed`` for a failed job."""
+    columns = ("loss", "train", "test", "population", "Bayes", "gap (test - train)")
     width = max([len("job"), *(len(label) for label, _ in rows)])
     header = f"{'job':<{width}}  " + "  ".join(f"{c:>18}" for c in columns)
     lines = [header, "-" * len(header)]
     for label, metrics in rows:
         loss = "zero_one" if "risk/train/zero_one" in metrics else "mse"
-        keys = (f"risk/train/{loss}", f"risk/test/{loss}", f"risk/population/{loss}", f"gap/{loss}")
+        keys = (
+            *(f"risk/{split}/{loss}" for split in ("train", "test", "population", "bayes")),
+            f"gap/{loss}",
+        )
         if metrics:
             cells = [loss, *(f"{metrics[k]:.6g}" if k in metrics else "absent" for k in keys)]
         else:
