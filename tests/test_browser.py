@@ -67,7 +67,7 @@ def test_the_mlflow_ui_shows_runs_metrics_plots_and_the_sweep_report(store: Path
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name("course")
     runs = client.search_runs([experiment.experiment_id])
-    single = next(r for r in runs if r.info.run_name.startswith("linear/OLS/n=50/"))
+    single = next(r for r in runs if r.info.run_name.startswith("height_weight/OLS/n=50/"))
     parent = next(r for r in runs if r.info.run_name.startswith("sweep"))
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert parent.info.run_name == "sweep: model × seed" and len(children) == 4

@@ -49,3 +49,19 @@ def test_a_job_is_labelled_with_its_model_arguments_as_typed():
 
     made = ["++model.alpha=2", "seed=1", "~model.fit_intercept", "++data.noise_sd=1"]
     assert job_label(made) == "model.alpha=2 seed=1 ~model.fit_intercept ++data.noise_sd=1"
+
+
+def test_the_data_option_a_run_was_composed_with_names_it_the_default_too():
+    """``ermlab`` and ``ermlab.run`` pass the options Hydra composed (``hydra.runtime.choices``):
+    the default data is named ``height_weight``, as chosen, not by its kind ``linear``; a
+    generic option still names its file."""
+    config = validate(compose([]))
+    dataset, source = generate(config.data, config.seed)
+    train, _ = split(dataset, config.split, config.seed, source)
+    choices = {"data": "height_weight", "model": "ols", "split": "random"}
+    assert run_name(config, train, (), choices) == "height_weight/OLS/n=100/seed=0"
+    csv = ["data=csv", "data.path=data/galton.csv", "data.target=child"]
+    config = validate(compose(csv))
+    dataset, source = generate(config.data, config.seed)
+    train, _ = split(dataset, config.split, config.seed, source)
+    assert run_name(config, train, csv, {"data": "csv"}).startswith("galton.csv/OLS/n=")

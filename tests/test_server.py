@@ -56,7 +56,7 @@ def test_a_single_run_logs_params_metrics_plots_and_a_loadable_model(
     )
     (recorded,) = _runs(team_server, "single")
     assert recorded.info.status == "FINISHED"
-    assert recorded.info.run_name == "linear/Ridge/n=60/seed=0"
+    assert recorded.info.run_name == "height_weight/Ridge/n=60/seed=0"
     assert recorded.data.params["data.n_train"] == "60"
     written = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert recorded.data.metrics["risk/test/mse"] == written["risk"]["test"]["mse"]

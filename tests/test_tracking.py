@@ -123,7 +123,7 @@ def test_a_sweep_job_that_cannot_start_is_refused_before_its_run_opens(tmp_path:
     assert proc.returncode == 2
     assert "model=logistic is a classifier, but data=height_weight" in proc.stderr
     names = sorted(r.data.tags["mlflow.runName"] for r in _runs(tmp_path / "mlflow.db", "sweep"))
-    assert names == ["linear/LinearRegression/n=100/seed=0", "sweep: model"]
+    assert names == ["height_weight/LinearRegression/n=100/seed=0", "sweep: model"]
 
 
 def _local(tmp_path: Path):

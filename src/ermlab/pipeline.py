@@ -59,7 +59,7 @@ def run(
     train, test = split(dataset, config.split, config.seed, source)
     models.check_task(estimator, train, choices)
     models.warn_if_intercept_mismatch(estimator, dataset)
-    name = run_name(config, train, overrides)
+    name = run_name(config, train, overrides, choices)
     resolved = to_dict(config)
     # The sweep report reads the job back from its overrides and choices; a resumed sweep
     # finds its hash.
@@ -117,19 +117,27 @@ def per_run(setting: bool | None, in_sweep: bool) -> bool:
     return setting if setting is not None else not in_sweep
 
 
-def run_name(config: Config, train: Dataset, overrides: Sequence[str] = ()) -> str:
+def run_name(
+    config: Config,
+    train: Dataset,
+    overrides: Sequence[str] = (),
+    choices: Mapping[str, str] | None = None,
+) -> str:
     """What the run is, readable in the MLflow UI: ``<data source>/<model class>/n=<training
     points>/seed=<seed>``, then each override of ``overrides`` that the name does not already
     say (a swept ``model.lr=0.1`` must tell two runs apart), e.g.
     ``two_moons/KNeighborsClassifier/n=200/seed=0/model.n_neighbors=5``.
 
-    The data source is the ``data=`` choice when one was given and it says more than the
-    data's kind (``room_energy`` rather than ``linear``), else what the data are (the synthetic
-    family, the file: ``galton.csv``, ``nist/Norris``); never the configured ``name``, which
-    only labels the experiment.
+    The data source is the ``data`` option the config was composed with (``choices``, or the
+    ``data=`` override where there are none) when it says more than the data's kind
+    (``height_weight``, the default, rather than ``linear``), else what the data are (the
+    synthetic family, the file: ``galton.csv``, ``nist/Norris``); never the configured
+    ``name``, which only labels the experiment.
     """
     overrides = [o.lstrip("+") for o in overrides]  # a sweep may pass ++key=value
     chosen = [o.split("=", 1)[1] for o in overrides if o.split("=", 1)[0] == "data"]
+    if choices and choices.get("data"):
+        chosen = [choices["data"]]
     source = chosen[-1] if chosen and chosen[-1] != config.data.kind else train.source
     parts = [source, models.describe(config.model), f"n={len(train)}", f"seed={config.seed}"]
     parts += [o for o in overrides if not _already_named(o)]
