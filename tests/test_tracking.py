@@ -479,3 +479,47 @@ def test_processes_opening_a_new_sqlite_store_at_once_all_get_it(tmp_path: Path)
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, "\n".join(errors)
     assert all(p.name.startswith(db.name) for p in db.parent.iterdir())  # no lock file left
+
+
+@pytest.mark.slow
+def test_a_store_locked_longer_than_a_writer_waits_fails_the_run_in_one_line(tmp_path: Path):
+    """Another process holds the SQLite store's write lock past MLflow's 20 s: one line
+    naming the store (MLflow logged the database error with its traceback, then Hydra printed
+    it again: 353 lines), exit status 2."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    db = tmp_path / "mlflow.db"
+    store = [f"tracking.uri=sqlite:///{db}", "plots=false", "log_model=false"]
+    run_cmd(["ermlab", *store, f"hydra.run.dir={tmp_path}/a"], tmp_path, ERMLAB_ROOT=str(REPO))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            f"db = sqlite3.connect({str(db)!r}, isolation_level=None)\n"
+            "db.execute('BEGIN EXCLUSIVE')\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        proc = run_cmd(
+            ["ermlab", *store, "seed=1", f"hydra.run.dir={tmp_path}/b"],
+            tmp_path,
+            check=False,
+            ERMLAB_ROOT=str(REPO),
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("ermlab: error: ConnectionError: the MLflow store at tracking.uri=")
+    assert "stayed locked by another process for 20 s (database is locked)" in line
+    with contextlib.closing(sqlite3.connect(db)) as reader:
+        assert reader.execute("select count(*) from runs").fetchone() == (1,)  # the first

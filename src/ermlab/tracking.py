@@ -502,15 +502,24 @@ SERVER_REQUEST_RETRIES = 3
 
 def lost_server(err: BaseException, tracking) -> ConnectionError | None:
     """The one-line error for an MLflow request that failed because the tracking server stopped
-    answering (after its retries); None for any other error."""
-    # MLflow's words for a request that never got an answer (refused, reset, cut off mid-reply).
-    transport = "API request to " in str(err) and " failed with exception " in str(err)
-    if type(err).__name__ != "MlflowException" or not transport:
+    answering (after its retries), or because another process held the SQLite store's lock
+    for longer than a writer waits (:data:`SQLITE_BUSY_TIMEOUT_S`); None for any other
+    error."""
+    if type(err).__name__ != "MlflowException":
         return None
-    return ConnectionError(
-        f"the MLflow tracking server at tracking.uri={tracking.uri} stopped answering: the run "
-        "is lost; start the server again and rerun (a sweep reuses its finished jobs)"
-    )
+    # MLflow's words for a request that never got an answer (refused, reset, cut off mid-reply).
+    if "API request to " in str(err) and " failed with exception " in str(err):
+        return ConnectionError(
+            f"the MLflow tracking server at tracking.uri={tracking.uri} stopped answering: the "
+            "run is lost; start the server again and rerun (a sweep reuses its finished jobs)"
+        )
+    if "database is locked" in str(err):
+        return ConnectionError(
+            f"the MLflow store at tracking.uri={tracking.uri} stayed locked by another process "
+            f"for {SQLITE_BUSY_TIMEOUT_S} s (database is locked): the run is lost; rerun once "
+            "that process is done with it (a sweep reuses its finished jobs)"
+        )
+    return None
 
 
 @contextmanager
@@ -555,6 +564,14 @@ def quiet_mlflow() -> None:
     store_setup = logging.getLogger("mlflow.store.db.utils")
     if store_setup.level == logging.NOTSET:  # unless the user set it
         store_setup.setLevel(logging.WARNING)
+    if _not_a_caught_database_error not in store_setup.filters:
+        store_setup.addFilter(_not_a_caught_database_error)
+
+
+def _not_a_caught_database_error(record) -> bool:
+    """MLflow logs a database error with its whole traceback (90 lines for a locked SQLite
+    store), then raises it again, and ermlab says it in one line: the log record is dropped."""
+    return not str(record.msg).startswith("SQLAlchemy database error.")
 
 
 def client_for(tracking) -> tuple[Any, str]:
