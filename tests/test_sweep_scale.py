@@ -104,6 +104,11 @@ def test_progress_is_one_rewritten_line_on_a_terminal_and_nothing_elsewhere():
         "sweep: 10/40 jobs done, 1 failed, 5.0 s elapsed, ETA 15.0 s\x1b[K"
     )
     assert "ETA ?" in progress_line(0, 0, 40, 1.0)
+    # A resumed sweep: 8 of the 10 done were reused in no time, the pace is the 2 that ran.
+    assert progress_line(10, 1, 40, 5.0, reused=8) == (
+        "sweep: 10/40 jobs done (8 reused), 1 failed, 5.0 s elapsed, ETA 75.0 s\x1b[K"
+    )
+    assert "ETA ?" in progress_line(8, 0, 40, 0.1, reused=8)
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -131,7 +131,7 @@ class SweepLauncher(Launcher):
                 config = configs.pop(position, config)
                 progress.clear()  # what the callbacks print (a failed job's error) has its lines
                 callbacks.on_job_end(config=config, job_return=job_return)
-                progress.job_done(failed=job_failed(job_return))
+                progress.job_done(failed=job_failed(job_return), reused=job_reused(job_return))
                 returns[position] = as_failure_record(job_return)
         finally:  # after Ctrl-C too: the line ends, and what follows starts on its own
             progress.close()

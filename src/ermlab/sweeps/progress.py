@@ -15,14 +15,17 @@ class Progress:
         self.total = total
         self.done = 0
         self.failed = 0
+        self.reused = 0
         self.stream = stream or sys.stderr
         self.shown = self.stream.isatty()
         self.start = time.monotonic()
         self._show()
 
-    def job_done(self, failed: bool = False) -> None:
+    def job_done(self, failed: bool = False, reused: bool = False) -> None:
+        """One more job ended: ``failed``, or ``reused`` (its FINISHED run found, nothing run)."""
         self.done += 1
         self.failed += failed
+        self.reused += reused
         self._show()
 
     def clear(self) -> None:
@@ -41,7 +44,7 @@ class Progress:
     def _show(self) -> None:
         if self.shown:
             self.stream.write(
-                "\r" + progress_line(self.done, self.failed, self.total, self.elapsed)
+                "\r" + progress_line(self.done, self.failed, self.total, self.elapsed, self.reused)
             )
             self.stream.flush()
 
@@ -50,11 +53,15 @@ class Progress:
         return time.monotonic() - self.start
 
 
-def progress_line(done: int, failed: int, total: int, elapsed: float) -> str:
-    """``sweep: 12/40 jobs done, 1 failed, 3.2 s elapsed, ETA 9.3 s``: the remaining jobs at
-    the mean pace so far (``ETA ?`` before the first one finishes)."""
-    eta = f"{elapsed / done * (total - done):.1f} s" if done else "?"
+def progress_line(done: int, failed: int, total: int, elapsed: float, reused: int = 0) -> str:
+    """``sweep: 12/40 jobs done (8 reused), 1 failed, 3.2 s elapsed, ETA 9.3 s``: the remaining
+    jobs at the mean pace of the jobs that ran (a reused one takes milliseconds: counted in
+    the pace, a resumed sweep's estimate would be far too short), ``ETA ?`` before the first
+    one that ran finishes."""
+    ran = done - reused
+    eta = f"{elapsed / ran * (total - done):.1f} s" if ran else "?"
+    counted = f"{done}/{total} jobs done" + (f" ({reused} reused)" if reused else "")
     return (
-        f"sweep: {done}/{total} jobs done, {failed} failed, {elapsed:.1f} s elapsed, ETA {eta}"
+        f"sweep: {counted}, {failed} failed, {elapsed:.1f} s elapsed, ETA {eta}"
         "\x1b[K"  # clear what a longer previous line left
     )
