@@ -393,3 +393,15 @@ def test_hydra_mode_multirun_is_taken_for_minus_m():
     cli.refuse_sweep_without_multirun(["hydra.mode=MULTIRUN", "seed=range(2)"])
     with pytest.raises(ConfigError, match="is a sweep, which needs -m"):
         cli.refuse_sweep_without_multirun(["hydra.mode=RUN", "seed=range(2)"])
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["hydra.run.dir=F/sub", "hydra.sweep.dir=F/sub/deeper", "tracking.uri=sqlite:///F/m.db"],
+)
+def test_a_file_where_a_folder_must_be_made_is_named_in_one_line(tmp_path: Path, override):
+    """mkdir said "File exists: '<the file>'" (or Hydra a traceback), not that it is a file."""
+    blocker = tmp_path / "F"
+    blocker.write_text("a file")
+    with pytest.raises(ConfigError, match=rf"is not allowed: {blocker} is a file, not a folder"):
+        prevalidate([override.replace("F", str(blocker))])

@@ -125,6 +125,7 @@ def prevalidate(argv: list[str]) -> int:
 
     from ermlab import models
     from ermlab.config import one_line, to_dict
+    from ermlab.paths import file_in_the_way
     from ermlab.sweeps.compose import app_composer
 
     refuse_sweep_without_multirun(argv)
@@ -144,6 +145,10 @@ def prevalidate(argv: list[str]) -> int:
             models.build(config.model, config.seed)
             built.add(key)
     hydra_given = hydra_overrides(argv)
+    for override in hydra_given:
+        key, _, value = override.partition("=")
+        if key in FREE_FORM_HYDRA_KEYS and (blocker := file_in_the_way(Path(value))):
+            raise ConfigError(f"{override} is not allowed: {blocker} is a file, not a folder")
     if any(o.split("=")[0] not in FREE_FORM_HYDRA_KEYS for o in hydra_given):
         _check_hydra_config([*jobs[0], *hydra_given])
     return len(jobs)

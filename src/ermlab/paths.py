@@ -11,6 +11,16 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REFERENCE_DIR = PACKAGE_DIR / "data" / "reference"  # copies of data/ shipped with the package
 
 
+def file_in_the_way(folder: Path) -> Path | None:
+    """The file that stops ``folder`` from being made (``folder`` itself, or the nearest of its
+    existing ancestors, when it is not a folder), or None: ``mkdir`` would say only "File
+    exists" or "Not a directory", without saying which."""
+    for path in (folder, *folder.parents):
+        if path.exists():
+            return None if path.is_dir() else path
+    return None
+
+
 def project_root() -> Path:
     """The project the user works in: ``$ERMLAB_ROOT``, else the nearest folder at or above the
     current directory holding ``conf/config.yaml``, else the source checkout ermlab runs from.
