@@ -171,3 +171,4 @@ def test_a_value_with_spaces_is_not_taken_for_several_overrides():
     from ermlab.api import _strings
 
     assert _strings(("model.hidden_sizes=[64, 64]",), "run") == ("model.hidden_sizes=[64, 64]",)
+    assert _strings(("name='a=b c=d'",), "sweep") == ("name='a=b c=d'",)  # a quoted value

@@ -293,7 +293,14 @@ def test_the_code_hash_changes_with_any_file_of_the_package_and_with_a_library(
         assert fresh() == before  # a pure function of the files and versions
         (copy / "__pycache__").mkdir(exist_ok=True)
         (copy / "__pycache__" / "x.pyc").write_bytes(b"bytecode")
-        assert fresh() == before  # compiled files are not the code
+        (copy / ".DS_Store").write_bytes(b"a file browser's")
+        (copy / "sweeps" / ".report.py.swp").write_bytes(b"an editor's")
+        (copy / "losses.py~").write_text("a backup")
+        assert fresh() == before  # bytecode, dotfiles, backups are not the code
+        (copy / "sweeps" / "report.py").write_text("# a subpackage's file counts too\n")
+        assert fresh() != before
+        (copy / "sweeps" / "report.py").write_text((package / "sweeps" / "report.py").read_text())
+        assert fresh() == before
         losses = copy / "losses.py"
         losses.write_text(losses.read_text() + "\n# a fix\n")
         edited = fresh()

@@ -109,6 +109,8 @@ def test_progress_is_one_rewritten_line_on_a_terminal_and_nothing_elsewhere():
         "sweep: 10/40 jobs done (8 reused), 1 failed, 5.0 s elapsed, ETA 75.0 s\x1b[K"
     )
     assert "ETA ?" in progress_line(8, 0, 40, 0.1, reused=8)
+    # ... and when the 8 lookups took 3 of the 5 seconds, the 2 that ran took 2.
+    assert "ETA 30.0 s" in progress_line(10, 1, 40, 5.0, reused=8, reusing=3.0)
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

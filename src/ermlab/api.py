@@ -313,6 +313,8 @@ def _looks_like_override(word: str) -> bool:
     """``key=value`` with a key of names and dots (``split=none``, ``+model.x=1``), as
     opposed to a piece of a value with spaces in it (``64]`` of ``model.hidden=[64, 64]``)."""
     key, equals, _ = word.partition("=")
+    if "'" in word or '"' in word:  # a piece of a quoted value: name='a=b c=d'
+        return False
     return bool(equals) and key.lstrip("+~").replace(".", "_").replace("/", "_").isidentifier()
 
 

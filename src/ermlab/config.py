@@ -462,11 +462,11 @@ class TrackingConfig:
 
     def __post_init__(self) -> None:
         _require(bool(self.experiment), "tracking.experiment", self.experiment, "a non-empty name")
-        if self.enabled and self.uri.startswith("sqlite:///"):
-            from ermlab.paths import file_in_the_way
-            from ermlab.tracking import resolve_uri
+        from ermlab.tracking import resolve_uri, sqlite_path
 
-            store = Path(resolve_uri(self.uri).removeprefix("sqlite:///").split("?")[0])
+        if self.enabled and (store := sqlite_path(resolve_uri(self.uri))) is not None:
+            from ermlab.paths import file_in_the_way
+
             blocker = file_in_the_way(store.parent)
             in_the_way = f"{blocker} is a file, not a folder"
             _require(blocker is None, "tracking.uri", self.uri, in_the_way)

@@ -68,19 +68,21 @@ def report(prog: str, err: BaseException) -> None:
     print(f"{prog}: error: {user_message(err)}", file=sys.stderr)
 
 
-def show_warnings_in_one_line(prog: str) -> None:
+def show_warnings_in_one_line(prog: str) -> Callable:
     """Print each warning as ``<prog>: warning: <one line>`` on stderr, as errors are printed
     (:func:`report`), instead of Python's two lines: the file and line that warned, then the
     warning code's own source line, which mean nothing to a user. Another library's warning
     keeps its type and all of its text (``ConvergenceWarning: lbfgs failed to converge ...
-    Increase the number of iterations ...``): its advice is the point."""
+    Increase the number of iterations ...``): its advice is the point. Returns the
+    ``showwarning`` it replaced."""
     import warnings
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
         warning = message if isinstance(message, Warning) else category(message)
         print(f"{prog}: warning: {user_message(warning)}", file=file or sys.stderr)
 
-    warnings.showwarning = show
+    replaced, warnings.showwarning = warnings.showwarning, show
+    return replaced
 
 
 def exit_on_user_error(prog: str) -> Callable[[F], F]:
@@ -90,7 +92,9 @@ def exit_on_user_error(prog: str) -> Callable[[F], F]:
     def wrap(func: F) -> F:
         @functools.wraps(func)
         def inner(*args, **kwargs):
-            show_warnings_in_one_line(prog)
+            import warnings
+
+            replaced = show_warnings_in_one_line(prog)
             try:
                 return func(*args, **kwargs)
             except USER_ERRORS as err:
@@ -99,6 +103,8 @@ def exit_on_user_error(prog: str) -> Callable[[F], F]:
                     raise
                 report(prog, err)
                 sys.exit(EXIT_USER_ERROR)
+            finally:  # an entry point called in-process (a test) leaves Python's as it was
+                warnings.showwarning = replaced
 
         return inner  # type: ignore[return-value]
 

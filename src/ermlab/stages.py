@@ -196,15 +196,18 @@ def restore_data() -> None:
 def _cache_data(root: Path) -> None:
     """Put ``root/data`` in DVC's cache, as ``dvc pull`` would leave it: else the first ``dvc
     repro`` caches it itself, and ends with DVC's advice to ``git add data.dvc``, which has
-    not changed. Only data that matches ``data.dvc`` is cached (DVC asks before it rewrites
-    a changed ``.dvc`` file, and is not let to); a folder that is no DVC project is left."""
+    not changed. Only data that matches ``data.dvc`` is cached: data that differs is the
+    user's to commit (DVC would ask, on a terminal, and rewrite ``data.dvc``); a folder that is
+    no DVC project, or a DVC that fails, leaves things as they were."""
     if not (root / ".dvc").is_dir() or not (root / "data.dvc").is_file():
         return
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
-    with Repo(str(root)) as repo, contextlib.suppress(DvcException):
-        repo.commit("data.dvc")
+    with contextlib.suppress(DvcException), Repo(str(root)) as repo:
+        (stage,) = repo.stage.collect("data.dvc")
+        if not any(out.changed_checksum() for out in stage.outs):
+            repo.commit("data.dvc", force=True)  # nothing changed: nothing to ask
 
 
 STAGES = {

@@ -53,13 +53,21 @@ def store_root() -> Path:
     return root
 
 
+SQLITE = "sqlite:///"  # a local store's URI: SQLITE + its file's path (absolute: one more /)
+
+
 def resolve_uri(uri: str) -> str:
     """A relative ``sqlite:///file.db`` is taken relative to :func:`store_root`, not the current
     directory, so every entry point writes to the same store."""
-    prefix = "sqlite:///"
-    if uri.startswith(prefix) and not uri[len(prefix) :].startswith("/"):
-        return prefix + str(store_root() / uri[len(prefix) :])
+    if uri.startswith(SQLITE) and not uri[len(SQLITE) :].startswith("/"):
+        return SQLITE + str(store_root() / uri[len(SQLITE) :])
     return uri
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a SQLite store's (resolved) ``uri``, its query string
+    (``?timeout=20``) left out; None for any other store."""
+    return Path(uri[len(SQLITE) :].split("?")[0]) if uri.startswith(SQLITE) else None
 
 
 def config_hash(config: dict[str, Any]) -> str:
@@ -82,26 +90,35 @@ DATA_FILE_KEY = "data_file_sha256"  # in what config_hash hashes: the data file'
 
 
 CODE_HASH_TAG = "code_hash"  # with CONFIG_HASH_TAG, what a resumed sweep looks up
-# The libraries whose versions can change a run's numbers (a solver's default, a sampler).
-NUMERIC_LIBRARIES = ("numpy", "scipy", "scikit-learn", "torch")
+# The libraries whose versions can change a run's numbers (a solver's default, a sampler, a
+# CSV reader).
+NUMERIC_LIBRARIES = ("numpy", "scipy", "scikit-learn", "torch", "pandas")
+CODE_FILES = ("**/*.py", "data/reference/**/*")  # of the package: its code and bundled data
 
 
 @functools.cache
 def code_hash() -> str:
-    """The identity of the code that computes a run: a SHA-256 (first 16 hex digits) of every
-    file of ermlab's package (source and bundled data, by path and contents, as this process
-    runs it: a commit, an edit not committed, an install) and of the versions of
-    :data:`NUMERIC_LIBRARIES`. A resumed sweep reuses a run of the same config and the same
-    code only: the runs of the code before a bug fix are not the fix's numbers. Once a
-    process (a few ms: the files are read, not imported)."""
+    """The identity of the code that computes a run: a SHA-256 (first 16 hex digits) of the
+    package's :data:`CODE_FILES` (by path and contents, as this process runs them: a commit,
+    an edit not committed, an install; an editor's swap or backup file, a dotfile, bytecode
+    are not code) and of the versions of Python and :data:`NUMERIC_LIBRARIES`. A resumed
+    sweep reuses a run of the same config and the same code only: the runs of the code
+    before a bug fix are not the fix's numbers. Once a process (tens of ms: the files are
+    read, not imported)."""
+    import platform
     from importlib.metadata import PackageNotFoundError, version
 
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
-    for path in sorted(package.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(package).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes() + b"\0")
+    files = {path for pattern in CODE_FILES for path in package.glob(pattern)}
+    for path in sorted(files):
+        relative = path.relative_to(package)
+        if any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
+            continue
+        with suppress(FileNotFoundError, IsADirectoryError):  # gone, or a folder: no code
+            content = path.read_bytes()
+            digest.update(relative.as_posix().encode() + b"\0" + content + b"\0")
+    digest.update(f"python=={platform.python_version()}\0".encode())
     for name in NUMERIC_LIBRARIES:
         with suppress(PackageNotFoundError):
             digest.update(f"{name}=={version(name)}\0".encode())
@@ -125,12 +142,10 @@ def concurrent_sqlite(uri: str) -> str:
     recommend); its connections sync to disk at checkpoints only (see
     :func:`_sync_at_checkpoints`). Other URIs are returned unchanged. Once per store and
     process: the journal mode is stored in the database file."""
-    prefix = "sqlite:///"
-    if not uri.startswith(prefix) or "?" in uri:
+    if (path := sqlite_path(uri)) is None or "?" in uri:
         return uri
     import sqlite3
 
-    path = Path(uri[len(prefix) :])
     path.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as db:
         db.execute("PRAGMA journal_mode=WAL")  # persistent: stored in the database file
@@ -187,8 +202,8 @@ def check_reachable(tracking, timeout: float = 3.0) -> None:
 
 def artifact_root(uri: str) -> str | None:
     """Artifacts of a local store go to ``mlartifacts/`` beside the database file."""
-    if uri.startswith("sqlite:///"):
-        return (Path(uri[len("sqlite:///") :]).parent / "mlartifacts").as_uri()
+    if (path := sqlite_path(uri)) is not None:
+        return (path.parent / "mlartifacts").as_uri()
     return None
 
 
@@ -515,9 +530,9 @@ def lost_server(err: BaseException, tracking) -> ConnectionError | None:
         )
     if "database is locked" in str(err):
         return ConnectionError(
-            f"the MLflow store at tracking.uri={tracking.uri} stayed locked by another process "
-            f"for {SQLITE_BUSY_TIMEOUT_S} s (database is locked): the run is lost; rerun once "
-            "that process is done with it (a sweep reuses its finished jobs)"
+            f"the MLflow store at tracking.uri={tracking.uri} was locked by another process "
+            f"(database is locked; a writer waits up to {SQLITE_BUSY_TIMEOUT_S} s): the run is "
+            "lost; rerun once that process is done with it (a sweep reuses its finished jobs)"
         )
     return None
 
@@ -630,13 +645,11 @@ def _store_lock(uri: str) -> Iterator[None]:
     together) fail with "table ... already exists". The lock is the folder's (``flock``, released
     when the block ends or the process dies), so no lock file is left beside the store. A store
     that does not exist yet is made under it (:func:`_create_if_new`)."""
-    prefix = "sqlite:///"
-    if not uri.startswith(prefix) or uri in _LOCKED_OPENS:
+    if (path := sqlite_path(uri)) is None or uri in _LOCKED_OPENS:
         yield
         return
     import fcntl
 
-    path = Path(uri[len(prefix) :].split("?")[0])
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path.parent, os.O_RDONLY)
     try:
@@ -918,7 +931,7 @@ def search_runs(uri: str, experiment: str, filter_string: str | None = None) -> 
     from mlflow.tracking import MlflowClient
 
     uri = resolve_uri(uri)
-    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).is_file():
+    if (path := sqlite_path(uri)) is not None and not path.is_file():
         raise ValueError(f"tracking.uri={uri} is not allowed: no MLflow store there yet")
     client = MlflowClient(tracking_uri=uri)
     found = client.get_experiment_by_name(experiment)

@@ -62,8 +62,8 @@ def _check_parameters(estimator, kwargs: dict[str, Any]) -> None:
 
     if hasattr(estimator, "_parameter_constraints") and hasattr(estimator, "_validate_params"):
         check = estimator._validate_params
-    elif hasattr(estimator, "_check_params"):
-        check = estimator._check_params
+    elif hasattr(estimator, "_check_params") and type(estimator).__module__.startswith("ermlab."):
+        check = estimator._check_params  # ermlab's own: another library's means what it means
     else:
         return
     try:

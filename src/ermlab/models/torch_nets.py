@@ -452,9 +452,11 @@ class _TorchEstimator(BaseEstimator):
         return _check_real("weight_decay", self.weight_decay, 0.0)
 
     def _check_params(self) -> None:
-        """Check every hyperparameter that needs no data, as ``fit`` first does (ermlab's
-        models expose this, so a sweep refuses a bad value before its first job: see
-        :func:`ermlab.models.build`). The penalty is checked for one training point."""
+        """Check every hyperparameter that needs neither data nor the machine, as ``fit``
+        first does (ermlab's models expose this, so a sweep refuses a bad value before its
+        first job: see :func:`ermlab.models.build`). The penalty is checked for one training
+        point; ``device`` is checked by ``fit``, on the machine that runs the job (a Ray node
+        may have the GPU this one lacks)."""
         self._config()
         self._l2_strength(1)
 

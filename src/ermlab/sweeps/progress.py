@@ -16,13 +16,18 @@ class Progress:
         self.done = 0
         self.failed = 0
         self.reused = 0
+        self.reusing = 0.0  # seconds spent on reused jobs (looking up their runs)
         self.stream = stream or sys.stderr
         self.shown = self.stream.isatty()
-        self.start = time.monotonic()
+        self.start = self.last_end = time.monotonic()
         self._show()
 
     def job_done(self, failed: bool = False, reused: bool = False) -> None:
         """One more job ended: ``failed``, or ``reused`` (its FINISHED run found, nothing run)."""
+        now = time.monotonic()
+        if reused:
+            self.reusing += now - self.last_end
+        self.last_end = now
         self.done += 1
         self.failed += failed
         self.reused += reused
@@ -44,7 +49,10 @@ class Progress:
     def _show(self) -> None:
         if self.shown:
             self.stream.write(
-                "\r" + progress_line(self.done, self.failed, self.total, self.elapsed, self.reused)
+                "\r"
+                + progress_line(
+                    self.done, self.failed, self.total, self.elapsed, self.reused, self.reusing
+                )
             )
             self.stream.flush()
 
@@ -53,13 +61,16 @@ class Progress:
         return time.monotonic() - self.start
 
 
-def progress_line(done: int, failed: int, total: int, elapsed: float, reused: int = 0) -> str:
+def progress_line(
+    done: int, failed: int, total: int, elapsed: float, reused: int = 0, reusing: float = 0.0
+) -> str:
     """``sweep: 12/40 jobs done (8 reused), 1 failed, 3.2 s elapsed, ETA 9.3 s``: the remaining
-    jobs at the mean pace of the jobs that ran (a reused one takes milliseconds: counted in
-    the pace, a resumed sweep's estimate would be far too short), ``ETA ?`` before the first
-    one that ran finishes."""
+    jobs at the mean pace of the jobs that ran, their time being ``elapsed`` less the
+    ``reusing`` seconds the ``reused`` jobs took (a lookup each: counted as jobs, they made a
+    resumed sweep's estimate far too short; their time counted as the others', far too long);
+    ``ETA ?`` before the first job that ran finishes."""
     ran = done - reused
-    eta = f"{elapsed / ran * (total - done):.1f} s" if ran else "?"
+    eta = f"{max(elapsed - reusing, 0.0) / ran * (total - done):.1f} s" if ran else "?"
     counted = f"{done}/{total} jobs done" + (f" ({reused} reused)" if reused else "")
     return (
         f"sweep: {counted}, {failed} failed, {elapsed:.1f} s elapsed, ETA {eta}"

@@ -15,9 +15,10 @@ once and dropping them. :func:`write_report` writes
 - ``summary.csv``: one row per configuration: the swept keys but seed, ``n_seeds`` (its jobs
   that worked) and ``n_failed``, ``risk/<split>/<loss>/mean|se`` and ``gap/<loss>/mean|se``
   (the standard error of the mean over seeds, sd (ddof 1)/√n; empty with one seed), then
-  ``bias2``, ``bias2_se``, ``variance``, ``variance_se`` (jackknife standard errors over
-  seeds), ``noise``, ``decomposition_gap`` = bias2 + variance + noise − mean population MSE
-  and ``decomposition_gap_se``, its Monte Carlo standard error;
+  ``bias2``, ``bias2_se``, ``variance``, ``variance_se`` (standard errors: the jackknife
+  over seeds and the shared points' Monte Carlo error, see
+  :mod:`ermlab.sweeps.decomposition`), ``noise``, ``decomposition_gap`` = bias2 + variance +
+  noise − mean population MSE and ``decomposition_gap_se``, its Monte Carlo standard error;
 - ``plots/``: risk against each numeric swept key (a dot plot when none is numeric), and the
   decomposition against each numeric key;
 - ``report.md`` and a self-contained ``report.html`` (images embedded as data URIs).
@@ -418,7 +419,8 @@ def render(report: Report, title: str, plots: list[Path], folder: Path) -> tuple
         paragraph(note)
     if any(r.get("bias2") is not None for r in report.summary):
         paragraph(
-            "bias2 and variance ± their jackknife standard errors over seeds; bias2 + variance "
+            "bias2 and variance ± their standard errors (the jackknife over seeds and the "
+            "Monte Carlo error of the shared points, in quadrature); bias2 + variance "
             "+ noise against the mean population MSE of the runs (decomposition_gap, with its "
             "Monte Carlo standard error):"
         )

@@ -17,8 +17,6 @@ from pathlib import Path
 
 from ermlab.errors import exit_on_user_error
 
-SQLITE = "sqlite:///"
-
 
 def parser() -> argparse.ArgumentParser:
     """The command line of ``ermlab-report``."""
@@ -58,14 +56,12 @@ def main(argv: list[str] | None = None) -> None:
     from ermlab.config import TrackingConfig
     from ermlab.sweeps.report import summary_table
     from ermlab.sweeps.store import StoreError, load_runs, load_sweep, write_sweep_report
-    from ermlab.tracking import check_reachable, resolve_uri
+    from ermlab.tracking import check_reachable, resolve_uri, sqlite_path
 
     uri = resolve_uri(args.tracking_uri)
-    if uri.startswith(SQLITE) and not Path(uri.removeprefix(SQLITE)).is_file():
+    if (store := sqlite_path(uri)) is not None and not store.is_file():
         # MLflow would create an empty store there: a mistyped path left a new file behind.
-        raise StoreError(
-            f"--tracking-uri {args.tracking_uri}: no MLflow store at {uri.removeprefix(SQLITE)}"
-        )
+        raise StoreError(f"--tracking-uri {args.tracking_uri}: no MLflow store at {store}")
     check_reachable(TrackingConfig(uri=args.tracking_uri))
     client = MlflowClient(tracking_uri=uri)
     if args.run_id is not None:

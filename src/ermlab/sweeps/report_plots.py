@@ -192,7 +192,7 @@ def plot_decomposition(report: Report, key: str, path: Path) -> Path:
     )
     for i, (label, rows) in enumerate(lines):
         for j, (name, title, style, marker) in enumerate(COMPONENTS):
-            # bias² and variance ± their jackknife SE over seeds; the noise is exact.
+            # bias² and variance ± their SE (seeds' jackknife ⊕ points'); the noise is exact.
             xs, ys, errs = _series(rows, key, name, None if name == "noise" else f"{name}_se")
             if not xs:
                 continue
