@@ -112,7 +112,7 @@ class SweepTracker(Callback):
         rows = [
             (job_label(o), {} if FAILED in metrics else metrics) for o, metrics in self._in_order()
         ]
-        n_failed = sum(FAILED in metrics for _, metrics in self._in_order())
+        n_failed = sum(FAILED in metrics for _, _, metrics in self.returns)  # no order needed
         if n_failed and self.parent is not None:  # why the parent ends FAILED, in the UI too
             from ermlab.tracking import record_error
 
